@@ -1,0 +1,323 @@
+/*
+ * rill — linear models trained by batch-fit, stochastic steps and a micro-batch splitter,
+ * all on one set of gradient kernels.
+ *
+ * This is the library's one public header. Conventions used throughout:
+ *
+ *  - Every function returns an int status (RILL_OK = 0, negative on error) unless it is a
+ *    pure getter. rill_strerror() names a status; rill_model_error() gives the detail of the
+ *    last failed non-const call on a model (which row, which column, which parameter).
+ *  - Handles are opaque. Constructors write the handle through an out-pointer and leave it
+ *    untouched on failure. *_free(NULL) is a no-op.
+ *  - Parameters that take a named constant are plain int: the enums below only name values.
+ *    Values are explicit and never renumbered. An unknown number gives RILL_EUNSUPPORTED.
+ *  - Matrices are row-major contiguous doubles: X is n_rows x n_features.
+ *  - A failing call leaves the model exactly as it was and leaks nothing. The one exception:
+ *    RILL_EDIVERGED from a call that made several steps (rill_fit, a stream push or flush that
+ *    ran several micro-batches) leaves the last finite accepted state, and rill_model_error()
+ *    says so.
+ *  - The library never prints, never exits and keeps no global mutable state.
+ *
+ * Threads: one handle is used by one thread at a time. Functions taking a const handle may run
+ * concurrently on the same handle (they read only). Different handles are independent.
+ */
+#ifndef RILL_H
+#define RILL_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RILL_VERSION_MAJOR 0
+#define RILL_VERSION_MINOR 1
+#define RILL_VERSION_PATCH 0
+
+#ifndef RILL_API
+#if defined(_WIN32)
+#define RILL_API
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define RILL_API __attribute__((visibility("default")))
+#else
+#define RILL_API
+#endif
+#endif
+
+/* ---------------------------------------------------------------- status codes (pinned) */
+
+enum {
+    RILL_OK = 0,
+    RILL_EINVAL = -1,       /* bad argument: NULL pointer, zero size, value out of range */
+    RILL_ENOMEM = -2,       /* the allocator returned NULL */
+    RILL_EDATA = -3,        /* NaN/Inf in X or y, a label out of range, a singular problem */
+    RILL_EDIVERGED = -4,    /* training blew up (non-finite loss or weights) */
+    RILL_EFORMAT = -5,      /* bad model blob */
+    RILL_ESTATE = -6,       /* call not valid now (stale sums, model borrowed by a busy stream) */
+    RILL_ERANGE = -7,       /* buffer too small, or a size product overflows size_t */
+    RILL_EUNSUPPORTED = -8  /* unknown parameter, mode or loss number; or not in this build */
+};
+
+/* ---------------------------------------------------------------- named constants */
+
+typedef enum rill_loss {
+    RILL_SQUARED = 1,  /* least squares: loss 1/2 (yhat - y)^2, n_classes = 0 */
+    RILL_LOGISTIC = 2, /* binary cross-entropy, labels 0/1, n_classes = 2 */
+    RILL_SOFTMAX = 3   /* multinomial cross-entropy, labels 0..K-1, n_classes = K >= 2 */
+} rill_loss;
+
+typedef enum rill_param {
+    /* settable */
+    RILL_LEARNING_RATE = 1, /* eta0 for stochastic steps; 0 = automatic (default). [0, 1e300] */
+    RILL_SCHEDULE = 2,      /* a rill_schedule value; default RILL_SCHEDULE_INVSCALING */
+    RILL_POWER_T = 3,       /* exponent of the inverse-scaling schedule; default 0.25. [0, 10] */
+    RILL_L2 = 4,            /* l2/2 ||w||^2 penalty (intercepts excluded); default 0. [0, 1e300] */
+    RILL_L1 = 5,            /* l1 ||w||_1 penalty (intercepts excluded); default 0. [0, 1e300] */
+    RILL_FIT_INTERCEPT = 6, /* 1 = learn the intercepts (default), 0 = keep them as set */
+    RILL_MAX_EPOCHS = 7,    /* epochs one rill_fit call may use; default 1000. [1, 2^53] */
+    RILL_TOL = 8,           /* stopping tolerance of rill_fit, see rill_fit; default 1e-8. [0, 1] */
+    RILL_BATCH_ROWS = 9,    /* 0 = rill_fit is batch-fit (default); b > 0 = SGD epochs of b-row steps */
+    RILL_AVERAGE = 10,      /* 0 = off (default); a >= 1 = averaged SGD from the step that sees row a */
+    RILL_SEED = 11,         /* shuffling seed of rill_fit with RILL_BATCH_ROWS > 0. [0, 2^53) */
+    /* read-only statistics */
+    RILL_STAT_EPOCHS = 100,           /* epochs (gradient evaluations / passes) of the last rill_fit */
+    RILL_STAT_STEPS = 101,            /* stochastic steps and accepted batch steps, in total */
+    RILL_STAT_ROWS = 102,             /* rows seen by stochastic steps: the schedule's t */
+    RILL_STAT_LOSS = 103,             /* last objective (batch) or last step's mean loss before it */
+    RILL_STAT_CONVERGED = 104,        /* 1 if the last rill_fit stopped on RILL_TOL */
+    RILL_STAT_STOPPED = 105,          /* 1 if the progress callback stopped the last call */
+    RILL_STAT_PROGRESSIVE_LOSS = 106, /* mean loss of rows measured before training on them */
+    /* read-only configuration */
+    RILL_MODEL_LOSS = 200,       /* the rill_loss value */
+    RILL_MODEL_N_FEATURES = 201, /* n_features */
+    RILL_MODEL_N_CLASSES = 202   /* n_classes (0 for RILL_SQUARED) */
+} rill_param;
+
+typedef enum rill_schedule {
+    RILL_SCHEDULE_CONSTANT = 1,   /* eta = eta0 */
+    RILL_SCHEDULE_INVSCALING = 2, /* eta = eta0 / t^power_t */
+    RILL_SCHEDULE_OPTIMAL = 3,    /* eta = 1 / (l2 (t0 + t)), t0 = 1 / (l2 eta0); needs l2 > 0 */
+    RILL_SCHEDULE_ADAGRAD = 4     /* eta_j = eta0 / (sqrt(sum of squared gradients_j) + 1e-10) */
+} rill_schedule;
+
+typedef enum rill_stream_mode {
+    RILL_STREAM_STEP = 1,  /* one stochastic step per micro-batch */
+    RILL_STREAM_PASS = 2,  /* sum gradients over the pass; flush makes one batch-optimizer step */
+    RILL_STREAM_EXACT = 3  /* RILL_SQUARED: merge centred moments; flush solves ridge exactly */
+} rill_stream_mode;
+
+/* ---------------------------------------------------------------- handles and allocator */
+
+typedef struct rill_model rill_model;
+typedef struct rill_stream rill_stream;
+
+/* Caller-supplied allocator. Frozen: three members, this order. */
+typedef struct rill_alloc {
+    void *(*alloc)(void *ctx, size_t size, size_t align); /* align: power of two; NULL on failure */
+    void (*free)(void *ctx, void *ptr, size_t size);      /* size: as passed to alloc */
+    void *ctx;
+} rill_alloc;
+
+/* ---------------------------------------------------------------- versions and errors */
+
+/* (major << 16) | (minor << 8) | patch of the library actually linked. */
+RILL_API unsigned rill_version(void);
+/* "major.minor.patch", static storage. */
+RILL_API const char *rill_version_string(void);
+/* A short description of a status code; never NULL, static storage. Unknown codes give
+ * "unknown status". */
+RILL_API const char *rill_strerror(int status);
+
+/* ---------------------------------------------------------------- models */
+
+/*
+ * Creates a model with all weights 0 and default parameters.
+ * loss: a rill_loss value. n_features >= 1. n_classes: 0 for RILL_SQUARED, 2 for
+ * RILL_LOGISTIC, K >= 2 for RILL_SOFTMAX.
+ * Returns RILL_OK; RILL_EINVAL (out NULL, n_features 0, wrong n_classes); RILL_EUNSUPPORTED
+ * (unknown loss); RILL_ERANGE (sizes overflow); RILL_ENOMEM.
+ */
+RILL_API int rill_model_new(rill_model **out, int loss, size_t n_features, size_t n_classes);
+/* As rill_model_new, with every allocation for this model and its streams made through
+ * *alloc (copied; alloc->alloc and alloc->free must be non-NULL, else RILL_EINVAL). */
+RILL_API int rill_model_new_alloc(rill_model **out, int loss, size_t n_features,
+                                  size_t n_classes, const rill_alloc *alloc);
+/* A deep copy of m (weights, parameters, statistics, optimizer memory, progress callback),
+ * using m's allocator. RILL_EINVAL, RILL_ENOMEM. */
+RILL_API int rill_model_clone(rill_model **out, const rill_model *m);
+/* Frees m. Free its streams first. NULL is a no-op. */
+RILL_API void rill_model_free(rill_model *m);
+/* Detail of the last failed non-const call on m, e.g. "rill_fit: row 17, column 3 is NaN";
+ * "" if the last non-const call succeeded. Valid until the next non-const call on m.
+ * Never NULL (a NULL m gives a static message). */
+RILL_API const char *rill_model_error(const rill_model *m);
+
+/* ---------------------------------------------------------------- parameters */
+
+/*
+ * Sets a parameter. Integers and enum values are passed as exact doubles.
+ * Returns RILL_OK; RILL_EINVAL (m NULL, value out of range or not an integer where one is
+ * needed, or a read-only parameter); RILL_EUNSUPPORTED (unknown param number);
+ * RILL_ESTATE (a stream holds rows or sums for m).
+ * A change to the objective (RILL_L2, RILL_L1, RILL_FIT_INTERCEPT) or to the batch optimizer's
+ * step rule (RILL_LEARNING_RATE, RILL_SCHEDULE) resets the batch optimizer's memory.
+ */
+RILL_API int rill_model_set(rill_model *m, int param, double value);
+/* Reads any parameter or statistic into *value. RILL_EINVAL (NULL), RILL_EUNSUPPORTED. */
+RILL_API int rill_model_get(const rill_model *m, int param, double *value);
+/* The valid range [*lo, *hi] of a parameter (read-only ones report their possible range).
+ * lo or hi may be NULL. RILL_EUNSUPPORTED for an unknown number. */
+RILL_API int rill_param_bounds(int param, double *lo, double *hi);
+
+/* ---------------------------------------------------------------- training */
+
+/*
+ * Trains on n_rows rows of X (row-major n_rows x n_features) with targets/labels y.
+ *
+ * RILL_BATCH_ROWS = 0: batch-fit. Resets the batch optimizer's memory and warm-starts from the
+ * current weights, then loops { rill_gradient over all rows; rill_apply_gradient } (one loop
+ * iteration = one epoch) until converged or RILL_MAX_EPOCHS epochs. Converged means
+ *   ||projected gradient||_inf <= RILL_TOL * max(1, ||g0||_inf)
+ * where the projected gradient is the gradient of the full objective (the minimum-norm
+ * subgradient under L1) and g0 the gradient at the first evaluation of this call. The
+ * optimizer is L-BFGS (OWL-QN under L1) with a backtracking line search: no learning rate.
+ * Fixed-step mode (RILL_SCHEDULE_CONSTANT with RILL_LEARNING_RATE > 0): every epoch is the
+ * plain (proximal) gradient step w <- w - eta (mean gradient + l2 w).
+ *
+ * RILL_BATCH_ROWS = b > 0: stochastic epochs. Each epoch visits the rows in a shuffled order
+ * (keyed by RILL_SEED and the epoch number) through a RILL_STREAM_STEP stream of b-row
+ * micro-batches. Stops after RILL_MAX_EPOCHS epochs, or when the epoch's progressive loss has
+ * not improved on the best by more than RILL_TOL * max(1, best) for 5 epochs (converged).
+ *
+ * The progress callback, if set, runs after each epoch (batch) or micro-batch (stochastic).
+ * Returns RILL_OK (also when stopped by the callback: RILL_STAT_STOPPED = 1, or when the
+ * epochs ran out: RILL_STAT_CONVERGED = 0); RILL_EINVAL (NULL, n_rows 0); RILL_EDATA (NaN/Inf
+ * or bad label: nothing changed; the error names row and column); RILL_EDIVERGED (weights
+ * rolled back to the last finite accepted state); RILL_ESTATE (a stream is busy on m);
+ * RILL_ENOMEM.
+ */
+RILL_API int rill_fit(rill_model *m, const double *X, const double *y, size_t n_rows);
+
+/*
+ * One stochastic gradient step with the mean gradient of the n_rows rows:
+ *   w <- w - eta_t (mean gradient + l2 w), then the L1 proximal (soft-threshold) step,
+ * intercepts unpenalized. eta_t follows RILL_SCHEDULE with t = RILL_STAT_ROWS + 1 before the
+ * step (the index of the step's first row); RILL_STAT_ROWS then grows by n_rows, so calling
+ * with one row at a time is exactly an epoch loop. With RILL_LEARNING_RATE = 0 (automatic)
+ * eta0 is 1 and every step's rate is capped so that the step cannot overshoot on these rows:
+ * eta * c * mean(||x_i||^2 + 1) <= 1 (c = 1 squared, 1/4 logistic, 1/2 softmax; per-weight
+ * rates weigh each feature). Measures the rows' loss before the step (progressive loss).
+ * With RILL_AVERAGE on, keeps the average of the iterates; predict then uses it.
+ * Returns RILL_OK; RILL_EINVAL; RILL_EDATA; RILL_EDIVERGED (non-finite weights: nothing
+ * changed); RILL_ESTATE; RILL_EINVAL with RILL_SCHEDULE_OPTIMAL and l2 = 0.
+ */
+RILL_API int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows);
+
+/* Predictions for n_rows rows: yhat (RILL_SQUARED), P(y = 1) (RILL_LOGISTIC), or n_classes
+ * probabilities per row (RILL_SOFTMAX; out holds n_rows * n_classes). Uses the weights
+ * rill_model_weights returns. NaN/Inf in X gives RILL_EDATA (out unspecified). RILL_EINVAL. */
+RILL_API int rill_predict(const rill_model *m, const double *X, size_t n_rows, double *out);
+/* Labels: yhat (RILL_SQUARED), 0/1 (RILL_LOGISTIC, P >= 0.5 is 1), argmax class
+ * (RILL_SOFTMAX; lowest index on ties). out holds n_rows doubles. As rill_predict. */
+RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, double *labels);
+
+/*
+ * Sums over the rows of the loss and its gradient at the batch optimizer's evaluation point
+ * (the accepted weights, unless a rill_apply_gradient has moved the evaluation point), no
+ * penalty. grad_sum has rill_model_n_weights(m) entries, laid out as the weights; it may be
+ * NULL (loss only). Sums are mergeable: the sums over shards, added, are the sum over all
+ * rows (bit for bit when shards split at multiples of the kernel's row block, 64 rows).
+ * Returns RILL_OK; RILL_EINVAL; RILL_EDATA (the row and column are not recorded: m is const;
+ * validate with rill_fit or a stream to get them).
+ */
+RILL_API int rill_gradient(const rill_model *m, const double *X, const double *y, size_t n_rows,
+                           double *grad_sum, double *loss_sum);
+
+/*
+ * One reverse-communication step of the batch optimizer, given the sums rill_gradient
+ * produced at the current evaluation point over weight_sum rows (weight_sum > 0). Accepts the
+ * point or backtracks, updates the optimizer's memory and moves the evaluation point.
+ * RILL_STAT_CONVERGED tells whether the accepted point meets RILL_TOL. Calling it in a loop
+ * with fresh sums each time is rill_fit; a distributed program reduces the sums in between.
+ * Returns RILL_OK; RILL_EINVAL (NULL, weight_sum <= 0 or non-finite); RILL_EDATA (non-finite
+ * sums); RILL_ESTATE (the model changed since the sums were computed: evaluate again);
+ * RILL_EDIVERGED (the accepted point's objective is not finite).
+ */
+RILL_API int rill_apply_gradient(rill_model *m, const double *grad_sum, double loss_sum,
+                                 double weight_sum);
+
+/* ---------------------------------------------------------------- weights */
+
+/* n_outputs * (n_features + 1); n_outputs = n_classes for RILL_SOFTMAX, else 1. 0 for NULL. */
+RILL_API size_t rill_model_n_weights(const rill_model *m);
+/* Copies the weights predict uses (averaged ones with RILL_AVERAGE) into out[0..len):
+ * one row per output, w_0 .. w_{d-1}, intercept. RILL_EINVAL; RILL_ERANGE (len too small). */
+RILL_API int rill_model_weights(const rill_model *m, double *out, size_t len);
+/* Sets the weights (same layout; len must equal rill_model_n_weights). Resets the optimizer's
+ * memory and the average. RILL_EINVAL (len differs, NULL); RILL_EDATA (NaN/Inf); RILL_ESTATE. */
+RILL_API int rill_model_set_weights(rill_model *m, const double *w, size_t len);
+
+/* ---------------------------------------------------------------- model files */
+
+/* Serializes m (configuration, weights, statistics, optimizer state) into buf. With buf NULL
+ * and cap 0, writes the size needed to *size and returns RILL_OK. RILL_ERANGE if cap is too
+ * small (then *size is the size needed). RILL_EINVAL. */
+RILL_API int rill_model_save(const rill_model *m, void *buf, size_t cap, size_t *size);
+/* Creates a model from a blob written by rill_model_save. RILL_EFORMAT for anything that is
+ * not such a blob (bad magic, version, checksum, size); RILL_EINVAL; RILL_ENOMEM. */
+RILL_API int rill_model_load(rill_model **out, const void *buf, size_t size);
+RILL_API int rill_model_load_alloc(rill_model **out, const void *buf, size_t size,
+                                   const rill_alloc *alloc);
+
+/* ---------------------------------------------------------------- micro-batch streams */
+
+/*
+ * Creates a stream that feeds m in micro-batches of batch_rows rows (batch_rows >= 1).
+ * mode: a rill_stream_mode value. The stream borrows m: free the stream before m. While the
+ * stream holds buffered rows or unflushed sums, calls that change m return RILL_ESTATE.
+ * Returns RILL_OK; RILL_EINVAL (NULL, batch_rows 0, RILL_STREAM_EXACT with a loss other than
+ * RILL_SQUARED or with RILL_L1 > 0); RILL_EUNSUPPORTED (unknown mode); RILL_ENOMEM.
+ */
+RILL_API int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode);
+/*
+ * Feeds n_rows rows. All-or-nothing: the whole chunk is validated first; a refused push
+ * (RILL_EDATA) consumes no row and rill_model_error names the row's index in the stream
+ * (counting from 0 over all accepted pushes) and its column. Micro-batch boundaries fall
+ * every batch_rows rows of the stream, however the rows are chunked across pushes.
+ * STEP: each completed micro-batch makes one rill_step. PASS: each completed micro-batch adds
+ * its loss and gradient sums. EXACT: each completed micro-batch's centred moments are merged.
+ * Returns RILL_OK; RILL_EINVAL; RILL_EDATA; RILL_EDIVERGED (STEP: the steps before stay
+ * applied, the failing one is not); RILL_ESTATE (the model's batch-optimizer state was
+ * changed under a PASS stream holding sums).
+ */
+RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_rows);
+/*
+ * Ends the pass: processes the buffered partial micro-batch, then
+ * STEP: nothing more. PASS: one rill_apply_gradient from the pass's sums (one epoch).
+ * EXACT: solves the ridge problem on the rows pushed since the last flush (intercept
+ * unpenalized), sets the weights. Afterwards the stream holds nothing; it can be reused.
+ * Flushing an empty stream is RILL_OK and does nothing.
+ * Returns RILL_OK; RILL_EINVAL; RILL_EDATA (EXACT: singular without RILL_L2 > 0);
+ * RILL_EDIVERGED; RILL_ESTATE.
+ */
+RILL_API int rill_stream_flush(rill_stream *s);
+/* Frees the stream, dropping anything unflushed. NULL is a no-op. */
+RILL_API void rill_stream_free(rill_stream *s);
+
+/* ---------------------------------------------------------------- progress */
+
+/*
+ * Sets a callback run after each epoch of rill_fit and after each micro-batch of a stream.
+ * It may call only const functions on the model (read statistics with rill_model_get). A
+ * nonzero return stops training: the call returns RILL_OK and RILL_STAT_STOPPED reads 1.
+ * The callback must not unwind (no longjmp, C++ exception or Rust panic across it).
+ * fn NULL removes the callback. RILL_EINVAL for m NULL.
+ */
+RILL_API int rill_model_set_progress(rill_model *m, int (*fn)(void *user, const rill_model *m),
+                                     void *user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RILL_H */

@@ -1,0 +1,165 @@
+/*
+ * EXACT mode: one pass of mean-centred moments, merged micro-batch by micro-batch with Chan's
+ * parallel update, then the ridge normal equations (intercept unpenalized) by Cholesky.
+ * Centred moments keep the Gram matrix conditioned by the data's spread, not its offset.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "exact.h"
+#ifdef RILL_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+void rl_moments_clear(struct rl_moments *mo, size_t d)
+{
+    mo->n = 0.0;
+    mo->y_mean = 0.0;
+    mo->syy = 0.0;
+    memset(mo->mean, 0, d * sizeof(double));
+    memset(mo->cxy, 0, d * sizeof(double));
+    memset(mo->C, 0, d * d * sizeof(double));
+}
+
+/* C += Xc' Xc on the upper triangle (row-major d x d). */
+static void gram_add(double *C, const double *Xc, size_t nb, size_t d)
+{
+#ifdef RILL_HAVE_CBLAS
+    if (d <= 0x7fffffff && nb <= 0x7fffffff) {
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)nb, 1.0, Xc, (int)d, 1.0,
+                    C, (int)d);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < nb; i++) {
+        const double *x = Xc + i * d;
+        for (size_t a = 0; a < d; a++) {
+            double *row = C + a * d;
+            const double xa = x[a];
+            for (size_t b = a; b < d; b++)
+                row[b] += xa * x[b];
+        }
+    }
+}
+
+/* Merges nb rows (X is centred in place: it is the stream's buffer) into the moments. */
+void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb, size_t d,
+                    double *batch_mean)
+{
+    const double n_b = (double)nb, n_a = mo->n, n = n_a + n_b;
+    double y_b = 0.0, syy_b = 0.0;
+    memset(batch_mean, 0, d * sizeof(double));
+    for (size_t i = 0; i < nb; i++) {
+        y_b += y[i];
+        for (size_t j = 0; j < d; j++)
+            batch_mean[j] += X[i * d + j];
+    }
+    y_b /= n_b;
+    for (size_t j = 0; j < d; j++)
+        batch_mean[j] /= n_b;
+    for (size_t i = 0; i < nb; i++) {
+        const double ry = y[i] - y_b;
+        double *x = X + i * d;
+        syy_b += ry * ry;
+        for (size_t j = 0; j < d; j++) {
+            x[j] -= batch_mean[j];
+            mo->cxy[j] += x[j] * ry;
+        }
+    }
+    gram_add(mo->C, X, nb, d);
+    /* Chan: add the between-batch term, then move the means. */
+    const double coef = n_a * n_b / n, dy = y_b - mo->y_mean;
+    for (size_t a = 0; a < d; a++) {
+        const double da = batch_mean[a] - mo->mean[a];
+        mo->cxy[a] += coef * da * dy;
+        for (size_t b = a; b < d; b++)
+            mo->C[a * d + b] += coef * da * (batch_mean[b] - mo->mean[b]);
+    }
+    for (size_t j = 0; j < d; j++)
+        mo->mean[j] += (batch_mean[j] - mo->mean[j]) * (n_b / n);
+    mo->syy += syy_b + coef * dy * dy;
+    mo->y_mean += dy * (n_b / n);
+    mo->n = n;
+}
+
+/* In-place Cholesky of the upper triangle (A = U'U); 0 if A is not numerically positive
+ * definite relative to its largest diagonal. */
+static int cholesky_upper(double *A, size_t d)
+{
+    double max_diag = 0.0;
+    for (size_t j = 0; j < d; j++)
+        max_diag = fmax(max_diag, A[j * d + j]);
+    const double floor_pivot = 1e-13 * max_diag;
+    for (size_t j = 0; j < d; j++) {
+        double s = A[j * d + j];
+        for (size_t k = 0; k < j; k++)
+            s -= A[k * d + j] * A[k * d + j];
+        if (!(s > floor_pivot))
+            return 0;
+        const double u = sqrt(s);
+        A[j * d + j] = u;
+        for (size_t i = j + 1; i < d; i++) {
+            double t = A[j * d + i];
+            for (size_t k = 0; k < j; k++)
+                t -= A[k * d + j] * A[k * d + i];
+            A[j * d + i] = t / u;
+        }
+    }
+    return 1;
+}
+
+/* Solves U'U x = b in place. */
+static void cholesky_solve(const double *U, size_t d, double *b)
+{
+    for (size_t i = 0; i < d; i++) {
+        double t = b[i];
+        for (size_t k = 0; k < i; k++)
+            t -= U[k * d + i] * b[k];
+        b[i] = t / U[i * d + i];
+    }
+    for (size_t i = d; i-- > 0;) {
+        double t = b[i];
+        for (size_t k = i + 1; k < d; k++)
+            t -= U[i * d + k] * b[k];
+        b[i] = t / U[i * d + i];
+    }
+}
+
+/*
+ * Ridge on the moments: (C + n l2 I) w = cxy, b = ybar - mean'w with the intercept fitted;
+ * with it fixed at b0, the uncentred system (C + n mean mean' + n l2 I) w =
+ * cxy + n mean (ybar - b0). Writes the d weights and the intercept to out (d + 1) and the
+ * objective to *objective. work holds d * d doubles. Returns 0 or RILL_EDATA (singular).
+ */
+int rl_moments_solve(const struct rl_moments *mo, size_t d, double l2, int fit_intercept,
+                     double b0, double *work, double *out, double *objective)
+{
+    const double n = mo->n;
+    for (size_t a = 0; a < d; a++) {
+        for (size_t b = a; b < d; b++) {
+            double v = mo->C[a * d + b];
+            if (!fit_intercept)
+                v += n * mo->mean[a] * mo->mean[b];
+            work[a * d + b] = v + (a == b ? n * l2 : 0.0);
+        }
+        out[a] = mo->cxy[a] + (fit_intercept ? 0.0 : n * mo->mean[a] * (mo->y_mean - b0));
+    }
+    if (!cholesky_upper(work, d))
+        return RILL_EDATA;
+    cholesky_solve(work, d, out);
+    double wc = 0.0, wCw = 0.0, mw = 0.0, ww = 0.0;
+    for (size_t a = 0; a < d; a++) {
+        wc += out[a] * mo->cxy[a];
+        mw += out[a] * mo->mean[a];
+        ww += out[a] * out[a];
+        double t = mo->C[a * d + a] * out[a];
+        for (size_t b = a + 1; b < d; b++)
+            t += 2.0 * mo->C[a * d + b] * out[b];
+        wCw += out[a] * t;
+    }
+    const double b = fit_intercept ? mo->y_mean - mw : b0, off = mo->y_mean - mw - b;
+    out[d] = b;
+    double sse = mo->syy - 2.0 * wc + wCw + n * off * off;
+    *objective = 0.5 * fmax(sse, 0.0) / n + 0.5 * l2 * ww;
+    return RILL_OK;
+}

@@ -1,0 +1,166 @@
+/* Internal declarations shared by the library's files. Nothing here is exported. */
+#ifndef RILL_INTERNAL_H
+#define RILL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rill.h"
+
+#define RILL_HIDDEN __attribute__((visibility("hidden")))
+
+/* The kernels' fixed row block: gradient sums are added block by block in row order. */
+#define RILL_BLOCK_ROWS 64
+/* L-BFGS memory (pairs kept). */
+#define RILL_LBFGS_M 40
+#define RILL_ERR_LEN 160
+
+/* Batch optimizer phases. */
+enum opt_phase {
+    OPT_FRESH = 0,  /* no memory: the evaluation point is the accepted weights */
+    OPT_SEARCH = 1  /* the evaluation point is a trial point x + alpha d */
+};
+
+/* The batch optimizer's memory: L-BFGS / OWL-QN with a backtracking line search. */
+struct rl_opt {
+    int phase;
+    int stale;          /* the model changed after the evaluation point was handed out */
+    int n_pairs;        /* stored (s, y) pairs */
+    int next_pair;      /* ring index of the next pair to write */
+    int n_backtracks;   /* backtracks of the current line search */
+    int restarted;      /* the current direction is steepest descent after a memory reset */
+    int applied;        /* an apply ran since the last reset: a change now makes sums stale */
+    int converged;      /* the accepted point meets RILL_TOL */
+    int stalled;        /* the line search cannot make progress (numerical floor) */
+    int has_prev;       /* fixed-step mode: dir holds the previous point (finite objective) */
+    double f_x;         /* full objective at the accepted point */
+    double f_smooth_x;  /* smooth part (loss + l2) at the accepted point */
+    double alpha;       /* step of the current trial along d */
+    double dir_deriv;   /* directional derivative of the objective along d at x */
+    double g0_norm;     /* ||projected gradient||_inf at the first evaluation since reset */
+    double *eval;       /* evaluation point (n_w) */
+    double *g_x;        /* smooth gradient at the accepted point */
+    double *dir;        /* search direction */
+    double *s;          /* RILL_LBFGS_M pairs, n_w each */
+    double *y;
+    double *rho;        /* RILL_LBFGS_M */
+};
+
+struct rill_model {
+    rill_alloc alloc;
+    size_t alloc_size; /* the one block holding the model and its arrays */
+    int loss;
+    size_t n_features;
+    size_t n_classes;
+    size_t n_outputs;
+    size_t n_weights;
+
+    /* parameters */
+    double learning_rate;
+    int schedule;
+    double power_t;
+    double l2;
+    double l1;
+    int fit_intercept;
+    double max_epochs;
+    double tol;
+    double batch_rows;
+    double average;
+    double seed;
+
+    /* statistics */
+    double stat_epochs;
+    double stat_steps;
+    double stat_rows;
+    double stat_loss;
+    int stat_converged;
+    int stat_stopped;
+    double prog_loss_sum;
+    double prog_rows;
+
+    /* weights */
+    double *w;         /* accepted weights / the SGD iterate */
+    double *w_avg;     /* averaged iterate */
+    double avg_count;  /* steps averaged into w_avg; 0 = predict uses w */
+    double *adagrad;   /* per-weight sums of squared gradients */
+    double *scratch;   /* n_weights: step gradients, trial points */
+    double *scratch2;  /* n_weights */
+    double *grad_sums;    /* n_weights: rill_fit's gradient sums */
+    struct rl_opt opt;
+
+    int (*progress)(void *user, const rill_model *m);
+    void *progress_user;
+    size_t busy_streams; /* streams holding rows or sums */
+    char err[RILL_ERR_LEN];
+};
+
+/* ---- errors (error.c) */
+int rl_fail(rill_model *m, int status, const char *what);
+int rl_fail_at(rill_model *m, int status, const char *call, const char *what, size_t row,
+                  size_t col);
+void rl_clear_error(rill_model *m);
+
+/* ---- validation (validate.c) */
+/* Checks X for NaN/Inf and y for the loss's label set. Returns 0 when valid; otherwise the
+ * status, with the offending row in *bad_row and column in *bad_col (n_features for y). */
+int rl_validate(const rill_model *m, const double *X, const double *y, size_t n_rows,
+                   size_t *bad_row, size_t *bad_col, const char **why);
+int rl_check_data(rill_model *m, const char *call, const double *X, const double *y,
+                     size_t n_rows, size_t row_offset);
+int rl_all_finite(const double *v, size_t n);
+
+/* ---- memory (model.c) */
+void *rl_alloc(const rill_alloc *a, size_t size);
+void rl_free(const rill_alloc *a, void *p, size_t size);
+int rl_mul_size(size_t a, size_t b, size_t *out);
+const double *rl_predict_weights(const rill_model *m);
+int rl_progress(rill_model *m);
+
+/* ---- kernels (kernels.c) */
+/* Adds to *loss_sum and grad_sum (may be NULL) the loss and gradient sums of n rows at the
+ * weights w, in the canonical order (see kernels.c). */
+void rl_kernel_sums(const rill_model *m, const double *w, const double *X, const double *y,
+                    size_t n, double *grad_sum, double *loss_sum);
+/* Linear scores of n rows: out[i * n_outputs + k]. */
+void rl_scores(const rill_model *m, const double *w, const double *X, size_t n, double *out);
+/* Score of one row for one output. */
+double rl_score(const rill_model *m, const double *w, const double *x, size_t output);
+/* Per-row curvature bound c (1 squared, 1/4 logistic, 1/2 softmax). */
+double rl_curvature(const rill_model *m);
+/* The reference kernel and the CBLAS one, for tests. */
+typedef void (*rl_block_fn)(int loss, size_t d, size_t k, const double *w, const double *X,
+                            const double *y, size_t n, double *grad_sum, double *loss_sum);
+void rl_block_portable(int loss, size_t d, size_t k, const double *w, const double *X,
+                       const double *y, size_t n, double *grad_sum, double *loss_sum);
+extern const rl_block_fn rl_block_blas; /* NULL when built without CBLAS */
+
+/* ---- objective pieces (objective.c) */
+double rl_penalty_l2(const rill_model *m, const double *w);
+double rl_penalty_l1(const rill_model *m, const double *w);
+int rl_is_intercept(const rill_model *m, size_t j);
+
+/* ---- optimizer (optimizer.c) */
+void rl_opt_reset(rill_model *m);
+const double *rl_eval_point(const rill_model *m);
+int rl_fit_batch(rill_model *m, const double *X, const double *y, size_t n_rows);
+int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_rows);
+int rl_apply(rill_model *m, const double *grad_sum, double loss_sum, double weight_sum);
+int rl_model_frozen(rill_model *m, const char *call);
+
+/* ---- stochastic steps (step.c) */
+int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows);
+int rl_check_rows(rill_model *m, const char *call, const double *X, const double *y,
+                  size_t n_rows);
+
+/* ---- streams (stream.c) */
+int rl_stream_init(rill_stream *s, rill_model *m, size_t batch_rows, int mode);
+
+/* ---- shuffling (shuffle.c) */
+struct rl_perm {
+    uint64_t n, k0, k1;
+    unsigned half; /* bits per Feistel half */
+};
+void rl_perm_init(struct rl_perm *p, uint64_t n, uint64_t seed, uint64_t epoch);
+uint64_t rl_perm_at(const struct rl_perm *p, uint64_t i);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * The CBLAS kernel: the same sums as rl_block_portable, computed block by block with
+ * dgemv/dgemm. Blocks start at the call's first row, so a stream whose micro-batches are a
+ * multiple of the block sees the same blocks as one call over all rows.
+ */
+#include <cblas.h>
+#include <math.h>
+
+#include "internal.h"
+#include "loss_math.h"
+
+#define RL_BLAS_SCORES 256
+
+static void block_binary(int loss, size_t d, const double *w, const double *X, const double *y,
+                         size_t n, double *grad_sum, double *loss_sum)
+{
+    double r[RILL_BLOCK_ROWS];
+    double l = *loss_sum;
+    for (size_t i0 = 0; i0 < n; i0 += RILL_BLOCK_ROWS) {
+        size_t nb = n - i0 < RILL_BLOCK_ROWS ? n - i0 : RILL_BLOCK_ROWS;
+        const double *Xb = X + i0 * d;
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, (int)d, 1.0, Xb, (int)d, w, 1, 0.0, r,
+                    1);
+        double gb = 0.0;
+        for (size_t i = 0; i < nb; i++) {
+            double z = r[i] + w[d], t = y[i0 + i];
+            if (loss == RILL_SQUARED) {
+                r[i] = z - t;
+                l += 0.5 * r[i] * r[i];
+            } else {
+                r[i] = rl_sigmoid(z) - t;
+                l += rl_softplus(z) - t * z;
+            }
+            gb += r[i];
+        }
+        if (grad_sum) {
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)nb, (int)d, 1.0, Xb, (int)d, r, 1, 1.0,
+                        grad_sum, 1);
+            grad_sum[d] += gb;
+        }
+    }
+    *loss_sum = l;
+}
+
+static void block_softmax(size_t d, size_t k, const double *w, const double *X, const double *y,
+                          size_t n, double *grad_sum, double *loss_sum)
+{
+    double z[RL_BLAS_SCORES];
+    const size_t rows = RL_BLAS_SCORES / k < RILL_BLOCK_ROWS ? RL_BLAS_SCORES / k : RILL_BLOCK_ROWS;
+    const size_t stride = d + 1;
+    double l = *loss_sum;
+    for (size_t i0 = 0; i0 < n; i0 += rows) {
+        size_t nb = n - i0 < rows ? n - i0 : rows;
+        const double *Xb = X + i0 * d;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0, Xb,
+                    (int)d, w, (int)stride, 0.0, z, (int)k);
+        for (size_t i = 0; i < nb; i++) {
+            double *zi = z + i * k, mx = -INFINITY, s = 0.0;
+            size_t label = (size_t)y[i0 + i];
+            for (size_t c = 0; c < k; c++) {
+                zi[c] += w[c * stride + d];
+                if (zi[c] > mx)
+                    mx = zi[c];
+            }
+            for (size_t c = 0; c < k; c++)
+                s += exp(zi[c] - mx);
+            double lse = mx + log(s);
+            l += lse - zi[label];
+            for (size_t c = 0; c < k; c++)
+                zi[c] = exp(zi[c] - lse) - (c == label ? 1.0 : 0.0);
+        }
+        if (grad_sum) {
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)nb, 1.0, z,
+                        (int)k, Xb, (int)d, 1.0, grad_sum, (int)stride);
+            for (size_t i = 0; i < nb; i++)
+                for (size_t c = 0; c < k; c++)
+                    grad_sum[c * stride + d] += z[i * k + c];
+        }
+    }
+    *loss_sum = l;
+}
+
+static void block_blas(int loss, size_t d, size_t k, const double *w, const double *X,
+                       const double *y, size_t n, double *grad_sum, double *loss_sum)
+{
+    /* int-sized BLAS dimensions; beyond them (or with very many classes) the portable kernel. */
+    if (d > 0x7fffffff / 2 || k > RL_BLAS_SCORES) {
+        rl_block_portable(loss, d, k, w, X, y, n, grad_sum, loss_sum);
+        return;
+    }
+    if (loss == RILL_SOFTMAX)
+        block_softmax(d, k, w, X, y, n, grad_sum, loss_sum);
+    else
+        block_binary(loss, d, w, X, y, n, grad_sum, loss_sum);
+}
+
+const rl_block_fn rl_block_blas = block_blas;

@@ -1,0 +1,140 @@
+/*
+ * Stochastic steps: the mean gradient of a few rows, one step at the schedule's rate.
+ * The schedule's t is RILL_STAT_ROWS + 1, kept in the handle, so feeding rows one call at a
+ * time is exactly an epoch loop.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define RL_ADAGRAD_EPS 1e-10
+
+/* The schedule's rate for weights whose gradient sums are not per-weight (all but AdaGrad). */
+static double scalar_rate(const rill_model *m, double eta0, double t)
+{
+    switch (m->schedule) {
+    case RILL_SCHEDULE_CONSTANT: return eta0;
+    case RILL_SCHEDULE_INVSCALING: return eta0 / pow(t, m->power_t);
+    case RILL_SCHEDULE_OPTIMAL: {
+        double t0 = 1.0 / (m->l2 * eta0);
+        return 1.0 / (m->l2 * (t0 + t));
+    }
+    default: return eta0; /* AdaGrad: eta0 per weight, scaled below */
+    }
+}
+
+/* Rate of weight j for this step; with AdaGrad the accumulator includes this step's g. */
+static double weight_rate(const rill_model *m, double rate, size_t j, double gj)
+{
+    if (m->schedule != RILL_SCHEDULE_ADAGRAD)
+        return rate;
+    return rate / (sqrt(m->adagrad[j] + gj * gj) + RL_ADAGRAD_EPS);
+}
+
+/* Automatic rate cap: the step may not overshoot on these rows,
+ * c * max_output mean_i (sum_j eta_j x_ij^2 + eta_intercept) <= 1. */
+static double rate_cap(const rill_model *m, const double *X, size_t n, double rate,
+                       const double *g)
+{
+    const size_t d = m->n_features, stride = d + 1;
+    double worst = 0.0;
+    for (size_t c = 0; c < m->n_outputs; c++) {
+        const size_t base = c * stride;
+        double q = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            const double *x = X + i * d;
+            for (size_t j = 0; j < d; j++)
+                q += weight_rate(m, rate, base + j, g[base + j]) * x[j] * x[j];
+        }
+        q = q / (double)n + weight_rate(m, rate, base + d, g[base + d]);
+        worst = q > worst ? q : worst;
+        if (m->schedule != RILL_SCHEDULE_ADAGRAD)
+            break; /* the same for every output */
+    }
+    double load = rl_curvature(m) * worst;
+    return load > 1.0 ? 1.0 / load : 1.0;
+}
+
+int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows)
+{
+    const size_t nw = m->n_weights;
+    double *g = m->scratch, *next = m->scratch2;
+    if (m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0))
+        return rl_fail(m, RILL_EINVAL, "rill_step: RILL_SCHEDULE_OPTIMAL needs RILL_L2 > 0");
+
+    double loss_sum = 0.0;
+    memset(g, 0, nw * sizeof(double));
+    rl_kernel_sums(m, m->w, X, y, n_rows, g, &loss_sum);
+    const double inv = 1.0 / (double)n_rows;
+    for (size_t j = 0; j < nw; j++) {
+        if (rl_is_intercept(m, j))
+            g[j] = m->fit_intercept ? g[j] * inv : 0.0;
+        else
+            g[j] = g[j] * inv + m->l2 * m->w[j];
+    }
+
+    const int automatic = !(m->learning_rate > 0.0);
+    double rate = scalar_rate(m, automatic ? 1.0 : m->learning_rate, m->stat_rows + 1.0);
+    if (automatic)
+        rate *= rate_cap(m, X, n_rows, rate, g);
+    for (size_t j = 0; j < nw; j++) {
+        double eta = weight_rate(m, rate, j, g[j]);
+        double v = m->w[j] - eta * g[j];
+        if (m->l1 > 0.0 && !rl_is_intercept(m, j)) {
+            double t = eta * m->l1;
+            v = v > t ? v - t : (v < -t ? v + t : 0.0);
+        }
+        next[j] = v;
+    }
+    if (!isfinite(loss_sum) || !rl_all_finite(next, nw))
+        return rl_fail(m, RILL_EDIVERGED,
+                       "rill_step: the step gave non-finite weights or loss; model unchanged");
+
+    /* Commit. */
+    memcpy(m->w, next, nw * sizeof(double));
+    if (m->schedule == RILL_SCHEDULE_ADAGRAD)
+        for (size_t j = 0; j < nw; j++)
+            m->adagrad[j] += g[j] * g[j];
+    m->stat_rows += (double)n_rows;
+    m->stat_steps += 1.0;
+    m->stat_loss = loss_sum * inv;
+    m->prog_loss_sum += loss_sum;
+    m->prog_rows += (double)n_rows;
+    if (m->average > 0.0 && m->stat_rows >= m->average) {
+        m->avg_count += 1.0;
+        if (m->avg_count == 1.0) {
+            memcpy(m->w_avg, m->w, nw * sizeof(double));
+        } else {
+            const double k = 1.0 / m->avg_count;
+            for (size_t j = 0; j < nw; j++)
+                m->w_avg[j] += (m->w[j] - m->w_avg[j]) * k;
+        }
+    }
+    rl_opt_reset(m);
+    return RILL_OK;
+}
+
+/* Argument checks shared by the calls that take (X, y, n_rows). */
+int rl_check_rows(rill_model *m, const char *call, const double *X, const double *y,
+                  size_t n_rows)
+{
+    rl_clear_error(m);
+    if (!X || !y || n_rows == 0)
+        return rl_fail(m, RILL_EINVAL, call);
+    size_t cells;
+    if (rl_mul_size(n_rows, m->n_features, &cells))
+        return rl_fail(m, RILL_ERANGE, call);
+    int rc = rl_model_frozen(m, call);
+    if (rc)
+        return rc;
+    return rl_check_data(m, call, X, y, n_rows, 0);
+}
+
+int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows)
+{
+    if (!m)
+        return RILL_EINVAL;
+    int rc = rl_check_rows(m, "rill_step", X, y, n_rows);
+    return rc ? rc : rl_step(m, X, y, n_rows);
+}

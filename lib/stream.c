@@ -1,0 +1,303 @@
+/*
+ * The micro-batch splitter. Rows are copied into one aligned buffer of batch_rows rows; each
+ * full buffer is one micro-batch run through the shared kernels, so boundaries fall every
+ * batch_rows rows of the stream however the pushes chunk it, and the results are bit-identical
+ * across chunkings.
+ */
+#include <string.h>
+
+#include "exact.h"
+#include "internal.h"
+
+struct rill_stream {
+    rill_model *m;
+    int mode;
+    int holds;           /* counted in m->busy_streams */
+    size_t batch_rows;
+    size_t buffered;     /* rows waiting in the buffer */
+    size_t rows_pushed;  /* accepted rows: the stream index of the next row */
+    size_t alloc_size;
+    double *X;           /* batch_rows x n_features */
+    double *y;           /* batch_rows */
+    /* PASS */
+    double *grad_sum;
+    double loss_sum;
+    double weight_sum;
+    /* EXACT */
+    struct rl_moments mo;
+    double *batch_mean;
+    double *work;        /* d x d Cholesky factor, then d + 1 solution */
+};
+
+#define RL_ALIGNED(v) (((v) + 63) & ~(size_t)63)
+
+static int stream_size(const rill_model *m, size_t batch_rows, int mode, size_t *total)
+{
+    const size_t d = m->n_features;
+    size_t xb, bytes = RL_ALIGNED(sizeof(rill_stream)), part;
+    if (rl_mul_size(batch_rows, d, &xb) || rl_mul_size(xb, sizeof(double), &part))
+        return RILL_ERANGE;
+    size_t parts[6] = {part, batch_rows * sizeof(double), 0, 0, 0, 0};
+    if (batch_rows > ((size_t)-1) / sizeof(double))
+        return RILL_ERANGE;
+    if (mode == RILL_STREAM_PASS) {
+        parts[2] = m->n_weights * sizeof(double);
+    } else if (mode == RILL_STREAM_EXACT) {
+        size_t dd;
+        if (rl_mul_size(d, d, &dd) || rl_mul_size(dd, sizeof(double), &parts[2]))
+            return RILL_ERANGE;
+        parts[3] = parts[2];                  /* work */
+        parts[4] = 3 * d * sizeof(double);    /* mean, cxy, batch_mean */
+        parts[5] = (d + 1) * sizeof(double);  /* solution */
+    }
+    for (size_t i = 0; i < 6; i++) {
+        if (parts[i] > (size_t)-1 - 64 || bytes > (size_t)-1 - RL_ALIGNED(parts[i]))
+            return RILL_ERANGE;
+        bytes += RL_ALIGNED(parts[i]);
+    }
+    *total = bytes;
+    return RILL_OK;
+}
+
+static void bind(rill_stream *s)
+{
+    const size_t d = s->m->n_features;
+    char *p = (char *)s + RL_ALIGNED(sizeof(rill_stream));
+    s->X = (double *)p;
+    p += RL_ALIGNED(s->batch_rows * d * sizeof(double));
+    s->y = (double *)p;
+    p += RL_ALIGNED(s->batch_rows * sizeof(double));
+    if (s->mode == RILL_STREAM_PASS) {
+        s->grad_sum = (double *)p;
+    } else if (s->mode == RILL_STREAM_EXACT) {
+        s->mo.C = (double *)p;
+        p += RL_ALIGNED(d * d * sizeof(double));
+        s->work = (double *)p;
+        p += RL_ALIGNED(d * d * sizeof(double));
+        s->mo.mean = (double *)p;
+        s->mo.cxy = s->mo.mean + d;
+        s->batch_mean = s->mo.cxy + d;
+    }
+}
+
+static void set_holds(rill_stream *s, int holds)
+{
+    if (holds == s->holds)
+        return;
+    s->holds = holds;
+    if (holds)
+        s->m->busy_streams++;
+    else
+        s->m->busy_streams--;
+}
+
+static int stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode)
+{
+    size_t total;
+    int rc = stream_size(m, batch_rows, mode, &total);
+    if (rc)
+        return rl_fail(m, rc, "rill_stream_new: batch_rows x n_features overflows");
+    rill_stream *s = rl_alloc(&m->alloc, total);
+    if (!s)
+        return rl_fail(m, RILL_ENOMEM, "rill_stream_new: out of memory");
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    s->mode = mode;
+    s->batch_rows = batch_rows;
+    s->alloc_size = total;
+    bind(s);
+    if (mode == RILL_STREAM_EXACT)
+        rl_moments_clear(&s->mo, m->n_features);
+    *out = s;
+    return RILL_OK;
+}
+
+int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode)
+{
+    if (!out || !m)
+        return RILL_EINVAL;
+    rl_clear_error(m);
+    if (mode != RILL_STREAM_STEP && mode != RILL_STREAM_PASS && mode != RILL_STREAM_EXACT)
+        return rl_fail(m, RILL_EUNSUPPORTED, "rill_stream_new: unknown stream mode");
+    if (batch_rows == 0)
+        return rl_fail(m, RILL_EINVAL, "rill_stream_new: batch_rows must be at least 1");
+    if (mode == RILL_STREAM_EXACT && m->loss != RILL_SQUARED)
+        return rl_fail(m, RILL_EINVAL, "rill_stream_new: RILL_STREAM_EXACT needs RILL_SQUARED");
+    if (mode == RILL_STREAM_EXACT && m->l1 > 0.0)
+        return rl_fail(m, RILL_EINVAL, "rill_stream_new: RILL_STREAM_EXACT cannot take RILL_L1");
+    return stream_new(out, m, batch_rows, mode);
+}
+
+void rill_stream_free(rill_stream *s)
+{
+    if (!s)
+        return;
+    set_holds(s, 0);
+    rill_alloc a = s->m->alloc;
+    rl_free(&a, s, s->alloc_size);
+}
+
+/* Runs the buffered micro-batch (full, or the remainder at flush). */
+static int run_batch(rill_stream *s)
+{
+    rill_model *m = s->m;
+    const size_t nb = s->buffered;
+    int rc = RILL_OK;
+    if (nb == 0)
+        return RILL_OK;
+    if (s->mode == RILL_STREAM_STEP) {
+        rc = rl_step(m, s->X, s->y, nb);
+    } else if (s->mode == RILL_STREAM_PASS) {
+        if (s->weight_sum == 0.0) { /* a new pass: sums start fresh at the evaluation point */
+            memset(s->grad_sum, 0, m->n_weights * sizeof(double));
+            s->loss_sum = 0.0;
+            m->opt.stale = 0;
+        }
+        rl_kernel_sums(m, rl_eval_point(m), s->X, s->y, nb, s->grad_sum, &s->loss_sum);
+        s->weight_sum += (double)nb;
+    } else {
+        rl_moments_add(&s->mo, s->X, s->y, nb, m->n_features, s->batch_mean);
+    }
+    if (rc)
+        return rc;
+    s->buffered = 0;
+    rl_progress(m);
+    return RILL_OK;
+}
+
+/* Copies rows in, running each micro-batch as it fills. Rows are valid. */
+static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_rows)
+{
+    const size_t d = s->m->n_features;
+    size_t i = 0;
+    while (i < n_rows) {
+        size_t take = s->batch_rows - s->buffered;
+        take = take < n_rows - i ? take : n_rows - i;
+        memcpy(s->X + s->buffered * d, X + i * d, take * d * sizeof(double));
+        memcpy(s->y + s->buffered, y + i, take * sizeof(double));
+        s->buffered += take;
+        i += take;
+        set_holds(s, 1);
+        if (s->buffered == s->batch_rows) {
+            int rc = run_batch(s);
+            if (rc) { /* the failing micro-batch is dropped; earlier ones stay applied */
+                s->rows_pushed += i;
+                s->buffered = 0;
+                set_holds(s, s->weight_sum > 0.0 || s->mo.n > 0.0);
+                return rc;
+            }
+        }
+    }
+    s->rows_pushed += n_rows;
+    return RILL_OK;
+}
+
+int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_rows)
+{
+    if (!s)
+        return RILL_EINVAL;
+    rill_model *m = s->m;
+    rl_clear_error(m);
+    if (!X || !y || n_rows == 0)
+        return rl_fail(m, RILL_EINVAL, "rill_stream_push: X or y is NULL, or n_rows is 0");
+    size_t cells;
+    if (rl_mul_size(n_rows, m->n_features, &cells))
+        return rl_fail(m, RILL_ERANGE, "rill_stream_push: n_rows x n_features overflows");
+    if (m->busy_streams > (size_t)s->holds)
+        return rl_model_frozen(m, "rill_stream_push");
+    int rc = rl_check_data(m, "rill_stream_push", X, y, n_rows, s->rows_pushed);
+    if (rc)
+        return rc;
+    m->stat_stopped = 0;
+    return push_rows(s, X, y, n_rows);
+}
+
+int rill_stream_flush(rill_stream *s)
+{
+    if (!s)
+        return RILL_EINVAL;
+    rill_model *m = s->m;
+    rl_clear_error(m);
+    if (m->busy_streams > (size_t)s->holds)
+        return rl_model_frozen(m, "rill_stream_flush");
+    int rc = run_batch(s);
+    s->buffered = 0;
+    if (rc == RILL_OK && s->mode == RILL_STREAM_PASS && s->weight_sum > 0.0) {
+        rc = rl_apply(m, s->grad_sum, s->loss_sum, s->weight_sum);
+        s->weight_sum = 0.0;
+    } else if (rc == RILL_OK && s->mode == RILL_STREAM_EXACT && s->mo.n > 0.0) {
+        const size_t d = m->n_features;
+        double obj, *sol = s->work + d * d;
+        rc = rl_moments_solve(&s->mo, d, m->l2, m->fit_intercept, m->w[d], s->work, sol, &obj);
+        if (rc) {
+            set_holds(s, 1);
+            return rl_fail(m, rc, "rill_stream_flush: the least-squares problem is singular "
+                                  "(collinear or constant features); set RILL_L2 > 0");
+        }
+        memcpy(m->w, sol, (d + 1) * sizeof(double));
+        m->avg_count = 0.0;
+        m->stat_loss = obj;
+        m->stat_epochs = 1.0;
+        m->stat_steps += 1.0;
+        m->stat_converged = 1;
+        rl_opt_reset(m);
+        rl_moments_clear(&s->mo, d);
+    }
+    set_holds(s, 0);
+    return rc;
+}
+
+/* rill_fit with RILL_BATCH_ROWS = b: shuffled epochs of b-row steps through a STEP stream. */
+int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_rows)
+{
+    const size_t d = m->n_features;
+    rill_stream *s;
+    size_t b = m->batch_rows < (double)n_rows ? (size_t)m->batch_rows : n_rows;
+    int rc = stream_new(&s, m, b, RILL_STREAM_STEP);
+    if (rc)
+        return rc;
+    double best = 0.0;
+    int no_improvement = 0;
+    m->stat_epochs = 0.0;
+    m->stat_converged = 0;
+    for (double epoch = 0.0; epoch < m->max_epochs && rc == RILL_OK; epoch += 1.0) {
+        struct rl_perm perm;
+        rl_perm_init(&perm, n_rows, (uint64_t)m->seed, (uint64_t)epoch);
+        const double loss0 = m->prog_loss_sum, rows0 = m->prog_rows;
+        for (size_t i = 0; i < n_rows && rc == RILL_OK && !m->stat_stopped; i++) {
+            size_t r = (size_t)rl_perm_at(&perm, i);
+            rc = push_rows(s, X + r * d, y + r, 1);
+        }
+        if (rc == RILL_OK && !m->stat_stopped)
+            rc = rill_stream_flush(s);
+        if (rc || m->stat_stopped)
+            break;
+        m->stat_epochs += 1.0;
+        const double loss = (m->prog_loss_sum - loss0) / (m->prog_rows - rows0);
+        if (epoch == 0.0 || loss < best - m->tol * (best > 1.0 ? best : 1.0))
+            no_improvement = 0;
+        else if (++no_improvement >= 5)
+            m->stat_converged = 1;
+        best = epoch == 0.0 || loss < best ? loss : best;
+        if (m->stat_converged)
+            break;
+    }
+    rill_stream_free(s);
+    if (rc == RILL_EDIVERGED)
+        rl_fail(m, rc, "rill_fit: a stochastic step diverged; the weights are the last finite "
+                       "step's (lower RILL_LEARNING_RATE or use 0 for automatic)");
+    return rc;
+}
+
+int rill_fit(rill_model *m, const double *X, const double *y, size_t n_rows)
+{
+    if (!m)
+        return RILL_EINVAL;
+    int rc = rl_check_rows(m, "rill_fit", X, y, n_rows);
+    if (rc)
+        return rc;
+    m->stat_stopped = 0;
+    if (m->batch_rows > 0.0)
+        return rl_fit_stochastic(m, X, y, n_rows);
+    return rl_fit_batch(m, X, y, n_rows);
+}
