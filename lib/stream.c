@@ -26,7 +26,8 @@ struct rill_stream {
     /* EXACT */
     struct rl_moments mo;
     double *batch_mean;
-    double *work;        /* d x d Cholesky factor, then d + 1 solution */
+    double *work;        /* d x d Cholesky factor */
+    double *solution;    /* d + 1 */
 };
 
 #define RL_ALIGNED(v) (((v) + 63) & ~(size_t)63)
@@ -37,7 +38,7 @@ static int stream_size(const rill_model *m, size_t batch_rows, int mode, size_t 
     size_t xb, bytes = RL_ALIGNED(sizeof(rill_stream)), part;
     if (rl_mul_size(batch_rows, d, &xb) || rl_mul_size(xb, sizeof(double), &part))
         return RILL_ERANGE;
-    size_t parts[6] = {part, batch_rows * sizeof(double), 0, 0, 0, 0};
+    size_t parts[5] = {part, batch_rows * sizeof(double), 0, 0, 0};
     if (batch_rows > ((size_t)-1) / sizeof(double))
         return RILL_ERANGE;
     if (mode == RILL_STREAM_PASS) {
@@ -47,10 +48,9 @@ static int stream_size(const rill_model *m, size_t batch_rows, int mode, size_t 
         if (rl_mul_size(d, d, &dd) || rl_mul_size(dd, sizeof(double), &parts[2]))
             return RILL_ERANGE;
         parts[3] = parts[2];                  /* work */
-        parts[4] = 3 * d * sizeof(double);    /* mean, cxy, batch_mean */
-        parts[5] = (d + 1) * sizeof(double);  /* solution */
+        parts[4] = (4 * d + 1) * sizeof(double); /* mean, cxy, batch_mean, solution */
     }
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i < 5; i++) {
         if (parts[i] > (size_t)-1 - 64 || bytes > (size_t)-1 - RL_ALIGNED(parts[i]))
             return RILL_ERANGE;
         bytes += RL_ALIGNED(parts[i]);
@@ -77,6 +77,7 @@ static void bind(rill_stream *s)
         s->mo.mean = (double *)p;
         s->mo.cxy = s->mo.mean + d;
         s->batch_mean = s->mo.cxy + d;
+        s->solution = s->batch_mean + d;
     }
 }
 
@@ -227,7 +228,7 @@ int rill_stream_flush(rill_stream *s)
         s->weight_sum = 0.0;
     } else if (rc == RILL_OK && s->mode == RILL_STREAM_EXACT && s->mo.n > 0.0) {
         const size_t d = m->n_features;
-        double obj, *sol = s->work + d * d;
+        double obj, *sol = s->solution;
         rc = rl_moments_solve(&s->mo, d, m->l2, m->fit_intercept, m->w[d], s->work, sol, &obj);
         if (rc) {
             set_holds(s, 1);

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs what rill's build and tests need (Debian/Ubuntu) when missing, then configures
+# ./build. Sourced by main-job.sh and test.sh; safe to run again.
+set -e
+cd "$(dirname "$0")/.."
+packages="gcc meson ninja-build pkg-config check libopenblas-dev python3-numpy python3-sklearn"
+missing=""
+for p in $packages; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+fi
+if [ ! -f build/build.ninja ]; then
+    meson setup build --buildtype=release ${RILL_MESON_ARGS:-}
+fi
+ninja -C build
