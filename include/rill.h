@@ -80,7 +80,7 @@ typedef enum rill_param {
     RILL_AVERAGE = 10,      /* 0 = off (default); a >= 1 = averaged SGD from the step that sees row a */
     RILL_SEED = 11,         /* shuffling seed of rill_fit with RILL_BATCH_ROWS > 0. [0, 2^53) */
     /* read-only statistics */
-    RILL_STAT_EPOCHS = 100,           /* epochs (gradient evaluations / passes) of the last rill_fit */
+    RILL_STAT_EPOCHS = 100,           /* epochs of the last rill_fit: gradient evaluations or passes */
     RILL_STAT_STEPS = 101,            /* stochastic steps and accepted batch steps, in total */
     RILL_STAT_ROWS = 102,             /* rows seen by stochastic steps: the schedule's t */
     RILL_STAT_LOSS = 103,             /* last objective (batch) or last step's mean loss before it */
@@ -239,9 +239,14 @@ RILL_API int rill_gradient(const rill_model *m, const double *X, const double *y
  * point or backtracks, updates the optimizer's memory and moves the evaluation point.
  * RILL_STAT_CONVERGED tells whether the accepted point meets RILL_TOL. Calling it in a loop
  * with fresh sums each time is rill_fit; a distributed program reduces the sums in between.
- * Returns RILL_OK; RILL_EINVAL (NULL, weight_sum <= 0 or non-finite); RILL_EDATA (non-finite
- * sums); RILL_ESTATE (the model changed since the sums were computed: evaluate again);
- * RILL_EDIVERGED (the accepted point's objective is not finite).
+ * Non-finite sums at a trial point make the line search backtrack; at the accepted point they
+ * are RILL_EDIVERGED (model unchanged; in fixed-step mode the weights roll back to the last
+ * point whose objective was finite). After a change to the model in the middle of a
+ * gradient/apply loop (rill_step, rill_model_set_weights, a rill_model_set that changes the
+ * objective), the next call returns RILL_ESTATE once: the sums were computed for the old point.
+ * RILL_STAT_EPOCHS counts the calls (rill_fit starts it at 0).
+ * Returns RILL_OK; RILL_EINVAL (NULL, weight_sum <= 0 or non-finite); RILL_ESTATE;
+ * RILL_EDIVERGED.
  */
 RILL_API int rill_apply_gradient(rill_model *m, const double *grad_sum, double loss_sum,
                                  double weight_sum);

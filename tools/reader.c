@@ -1,0 +1,256 @@
+/*
+ * CSV and libsvm readers. Numbers are parsed with strtod in the C locale (the command never
+ * calls setlocale), so a file reads the same under any user locale. Every error names the
+ * file, the line and the column.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "reader.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(struct reader *r, size_t col, const char *fmt, ...)
+{
+    va_list ap;
+    int n = col ? snprintf(r->err, sizeof r->err, "%s:%zu:%zu: ", r->path, r->line_no, col)
+                : snprintf(r->err, sizeof r->err, "%s:%zu: ", r->path, r->line_no);
+    va_start(ap, fmt);
+    vsnprintf(r->err + n, sizeof r->err - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Next non-empty line without its line ending; 0 at end of input, -1 on a read error. */
+static int next_line(struct reader *r)
+{
+    if (r->pending) { /* the first line was data, read again */
+        r->pending = 0;
+        return 1;
+    }
+    for (;;) {
+        errno = 0;
+        ssize_t len = getline(&r->line, &r->line_cap, r->f);
+        if (len < 0)
+            return ferror(r->f) ? fail(r, 0, "read error: %s", strerror(errno)) : 0;
+        r->line_no++;
+        while (len > 0 && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r'))
+            r->line[--len] = '\0';
+        if (len > 0)
+            return 1;
+    }
+}
+
+/* Parses a whole cell [s, end) as a finite number. */
+static int parse_number(const char *s, const char *end, double *v)
+{
+    while (s < end && isspace((unsigned char)*s))
+        s++;
+    while (end > s && isspace((unsigned char)end[-1]))
+        end--;
+    if (end - s >= 2 && *s == '"' && end[-1] == '"') {
+        s++;
+        end--;
+    }
+    if (s == end)
+        return -1;
+    char buf[64];
+    size_t n = (size_t)(end - s);
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *stop;
+    *v = strtod(buf, &stop);
+    return *stop == '\0' ? 0 : -1;
+}
+
+static size_t count_cells(const char *line, char delim)
+{
+    size_t n = 1;
+    for (; *line; line++)
+        n += *line == delim;
+    return n;
+}
+
+/* Cell i of a CSV line as [*s, *e). */
+static void cell(const char *line, char delim, size_t i, const char **s, const char **e)
+{
+    const char *p = line;
+    for (size_t k = 0; k < i; k++)
+        p = strchr(p, delim) + 1;
+    const char *q = strchr(p, delim);
+    *s = p;
+    *e = q ? q : p + strlen(p);
+}
+
+static int open_csv(struct reader *r, const char *label)
+{
+    int rc = next_line(r);
+    if (rc <= 0)
+        return rc < 0 ? -1 : fail(r, 0, "no data");
+    size_t cols = count_cells(r->line, r->delimiter);
+    if (cols < 2)
+        return fail(r, 0, "need at least one feature and a label (delimiter '%c')", r->delimiter);
+    int header = 0;
+    for (size_t i = 0; i < cols && !header; i++) {
+        const char *s, *e;
+        double v;
+        cell(r->line, r->delimiter, i, &s, &e);
+        header = parse_number(s, e, &v) != 0;
+    }
+    r->label_col = cols - 1;
+    if (label) {
+        char *stop;
+        unsigned long idx = strtoul(label, &stop, 10);
+        if (*label && *stop == '\0') {
+            if (idx >= cols)
+                return fail(r, 0, "label column %lu out of range (%zu columns)", idx, cols);
+            r->label_col = idx;
+        } else {
+            size_t i = 0, len = strlen(label);
+            for (; i < cols && header; i++) {
+                const char *s, *e;
+                cell(r->line, r->delimiter, i, &s, &e);
+                if ((size_t)(e - s) == len && memcmp(s, label, len) == 0)
+                    break;
+            }
+            if (!header || i == cols)
+                return fail(r, 0, "no column named '%s' in the header", label);
+            r->label_col = i;
+        }
+    }
+    r->n_features = cols - 1;
+    r->pending = !header;
+    return 0;
+}
+
+/* libsvm: "label idx:value ..." with 1-based indices. */
+static int parse_libsvm(struct reader *r, double *x, double *y)
+{
+    char *p = r->line, *stop;
+    memset(x, 0, r->n_features * sizeof(double));
+    *y = strtod(p, &stop);
+    if (stop == p || !isfinite(*y) || (*stop && !isspace((unsigned char)*stop)))
+        return fail(r, 1, "label is not a finite number");
+    p = stop;
+    for (size_t field = 2;; field++) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            return 0;
+        unsigned long idx = strtoul(p, &stop, 10);
+        if (stop == p || *stop != ':' || idx == 0)
+            return fail(r, field, "expected index:value with an index >= 1");
+        if (idx > r->n_features)
+            return fail(r, field, "feature index %lu beyond %zu features", idx, r->n_features);
+        p = stop + 1;
+        double v = strtod(p, &stop);
+        if (stop == p || (*stop && !isspace((unsigned char)*stop)))
+            return fail(r, field, "value is not a number");
+        if (!isfinite(v))
+            return fail(r, field, "value is %s", isnan(v) ? "NaN" : "infinite");
+        x[idx - 1] = v;
+        p = stop;
+    }
+}
+
+static int scan_libsvm(struct reader *r)
+{
+    size_t max_idx = 0;
+    int rc;
+    while ((rc = next_line(r)) > 0) {
+        for (char *p = r->line; (p = strchr(p, ':')) != NULL; p++) {
+            char *q = p;
+            while (q > r->line && isdigit((unsigned char)q[-1]))
+                q--;
+            unsigned long idx = strtoul(q, NULL, 10);
+            max_idx = idx > max_idx ? idx : max_idx;
+        }
+    }
+    if (rc < 0)
+        return -1;
+    if (max_idx == 0)
+        return fail(r, 0, "no features found");
+    r->n_features = max_idx;
+    rewind(r->f);
+    r->line_no = 0;
+    return 0;
+}
+
+int reader_open(struct reader *r, const char *path, int format, char delimiter,
+                const char *label, size_t n_features)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    r->format = format;
+    r->delimiter = delimiter ? delimiter : ',';
+    r->f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!r->f) {
+        snprintf(r->err, sizeof r->err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (format == FORMAT_CSV)
+        return open_csv(r, label);
+    r->n_features = n_features;
+    if (n_features)
+        return 0;
+    if (r->f == stdin)
+        return fail(r, 0, "libsvm input from stdin needs --features N");
+    return scan_libsvm(r);
+}
+
+long reader_rows(struct reader *r, double *X, double *y, size_t max_rows)
+{
+    size_t n = 0;
+    while (n < max_rows) {
+        int rc = next_line(r);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
+        double *x = X + n * r->n_features;
+        if (r->format == FORMAT_LIBSVM) {
+            if (parse_libsvm(r, x, y + n))
+                return -1;
+            n++;
+            continue;
+        }
+        size_t cols = count_cells(r->line, r->delimiter), want = r->n_features + !r->no_label;
+        if (cols != want)
+            return fail(r, 0, "expected %zu columns, found %zu", want, cols);
+        y[n] = 0.0;
+        const char *s = r->line;
+        for (size_t c = 0; c < cols; c++) {
+            const char *e = strchr(s, r->delimiter);
+            double v;
+            if (!e)
+                e = s + strlen(s);
+            if (parse_number(s, e, &v))
+                return fail(r, c + 1, "not a number");
+            if (!isfinite(v))
+                return fail(r, c + 1, "value is %s", isnan(v) ? "NaN" : "infinite");
+            if (r->no_label)
+                x[c] = v;
+            else if (c == r->label_col)
+                y[n] = v;
+            else
+                x[c < r->label_col ? c : c - 1] = v;
+            s = e + 1;
+        }
+        n++;
+    }
+    return (long)n;
+}
+
+void reader_close(struct reader *r)
+{
+    if (r->f && r->f != stdin)
+        fclose(r->f);
+    free(r->line);
+    r->f = NULL;
+    r->line = NULL;
+}
