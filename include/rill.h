@@ -187,7 +187,8 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  * RILL_BATCH_ROWS = b > 0: stochastic epochs. Each epoch visits the rows in a shuffled order
  * (keyed by RILL_SEED and the epoch number) through a RILL_STREAM_STEP stream of b-row
  * micro-batches. Stops after RILL_MAX_EPOCHS epochs, or when the epoch's progressive loss has
- * not improved on the best by more than RILL_TOL * max(1, best) for 5 epochs (converged).
+ * not improved on the best by more than RILL_TOL * max(1, best) for 5 epochs (converged;
+ * RILL_TOL = 0 turns this test off and runs every epoch).
  *
  * The progress callback, if set, runs after each epoch (batch) or micro-batch (stochastic).
  * Returns RILL_OK (also when stopped by the callback: RILL_STAT_STOPPED = 1, or when the

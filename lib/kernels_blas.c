@@ -46,7 +46,10 @@ static void block_softmax(size_t d, size_t k, const double *w, const double *X, 
                           size_t n, double *grad_sum, double *loss_sum)
 {
     double z[RL_BLAS_SCORES];
-    const size_t rows = RL_BLAS_SCORES / k < RILL_BLOCK_ROWS ? RL_BLAS_SCORES / k : RILL_BLOCK_ROWS;
+    /* A divisor of the block, so that chunks split at multiples of 64 rows see the same blocks. */
+    size_t rows = RILL_BLOCK_ROWS;
+    while (rows > 1 && rows * k > RL_BLAS_SCORES)
+        rows /= 2;
     const size_t stride = d + 1;
     double l = *loss_sum;
     for (size_t i0 = 0; i0 < n; i0 += rows) {

@@ -275,7 +275,7 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
             break;
         m->stat_epochs += 1.0;
         const double loss = (m->prog_loss_sum - loss0) / (m->prog_rows - rows0);
-        if (epoch == 0.0 || loss < best - m->tol * (best > 1.0 ? best : 1.0))
+        if (epoch == 0.0 || m->tol == 0.0 || loss < best - m->tol * (best > 1.0 ? best : 1.0))
             no_improvement = 0;
         else if (++no_improvement >= 5)
             m->stat_converged = 1;

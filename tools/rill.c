@@ -541,6 +541,28 @@ static int cmd_predict(const struct options *o)
     return status;
 }
 
+/* The training objective of m on the rows: mean loss + l2/2 ||w||^2 + l1 ||w||_1. */
+static double objective(const rill_model *m, const double *X, const double *y, size_t n)
+{
+    size_t nw = rill_model_n_weights(m);
+    double nf = 0.0, l2 = 0.0, l1 = 0.0, loss = 0.0, pen = 0.0;
+    double *w = malloc(nw * sizeof(double));
+    rill_model *probe = NULL;
+    rill_model_get(m, RILL_MODEL_N_FEATURES, &nf);
+    rill_model_get(m, RILL_L2, &l2);
+    rill_model_get(m, RILL_L1, &l1);
+    /* rill_gradient evaluates at the optimizer's point: use a copy set to the weights */
+    int ok = w && rill_model_weights(m, w, nw) == RILL_OK && rill_model_clone(&probe, m) == RILL_OK &&
+             rill_model_set_weights(probe, w, nw) == RILL_OK &&
+             rill_gradient(probe, X, y, n, NULL, &loss) == RILL_OK;
+    for (size_t j = 0; ok && j < nw; j++)
+        if (j % ((size_t)nf + 1) != (size_t)nf)
+            pen += 0.5 * l2 * w[j] * w[j] + l1 * fabs(w[j]);
+    free(w);
+    rill_model_free(probe);
+    return ok ? loss / (double)n + pen : NAN;
+}
+
 static int cmd_eval(const struct options *o)
 {
     rill_model *m = NULL;
@@ -566,7 +588,8 @@ static int cmd_eval(const struct options *o)
             sse += (p[i] - y[i]) * (p[i] - y[i]);
             sst += (y[i] - mean) * (y[i] - mean);
         }
-        printf("rows %zu\nrmse %.10g\nr2 %.10g\n", n, sqrt(sse / (double)n), 1.0 - sse / sst);
+        printf("rows %zu\nobjective %.10g\nrmse %.10g\nr2 %.10g\n", n, objective(m, X, y, n),
+               sqrt(sse / (double)n), 1.0 - sse / sst);
     } else {
         size_t kc = (size_t)classes, hits = 0, *conf = calloc(kc * kc, sizeof(size_t));
         double ll = 0.0;
@@ -586,9 +609,9 @@ static int cmd_eval(const struct options *o)
         if (!conf)
             status = die("out of memory%s%s", "", "");
         if (status == 0) {
-            printf("rows %zu\naccuracy %.10g\nlog_loss %.10g\nconfusion (rows: true, columns: "
-                   "predicted)\n",
-                   n, (double)hits / (double)n, ll / (double)n);
+            printf("rows %zu\nobjective %.10g\naccuracy %.10g\nlog_loss %.10g\n"
+                   "confusion (rows: true, columns: predicted)\n",
+                   n, objective(m, X, y, n), (double)hits / (double)n, ll / (double)n);
             for (size_t t = 0; t < kc; t++)
                 for (size_t c = 0; c < kc; c++)
                     printf("%8zu%s", conf[t * kc + c], c + 1 == kc ? "\n" : " ");
