@@ -227,7 +227,8 @@ RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, 
  * (the accepted weights, unless a rill_apply_gradient has moved the evaluation point), no
  * penalty. grad_sum has rill_model_n_weights(m) entries, laid out as the weights; it may be
  * NULL (loss only). Sums are mergeable: the sums over shards, added, are the sum over all
- * rows (bit for bit when shards split at multiples of the kernel's row block, 64 rows).
+ * rows up to rounding. (Inside the library a stream adds micro-batches into one running sum,
+ * which gives the same bits as one call over all rows; see RILL_STREAM_PASS.)
  * Returns RILL_OK; RILL_EINVAL; RILL_EDATA (the row and column are not recorded: m is const;
  * validate with rill_fit or a stream to get them).
  */

@@ -385,8 +385,11 @@ int rl_fit_batch(rill_model *m, const double *X, const double *y, size_t n_rows)
                                "accepted state");
             return rc;
         }
-        if (m->opt.converged || m->opt.stalled || rl_progress(m))
+        int stop = rl_progress(m); /* after every epoch, the last one included */
+        if (stop || m->opt.converged || m->opt.stalled)
             break;
     }
+    /* The loop is closed: no sums from it are outstanding, so a later change is not stale. */
+    m->opt.applied = 0;
     return RILL_OK;
 }

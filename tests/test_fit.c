@@ -1,0 +1,684 @@
+/*
+ * rill_fit (batch-fit) against independent optima: closed-form ridge, Newton's method,
+ * proximal gradient; fixed-step mode against textbook gradient descent; warm starts; the
+ * convergence flag and criterion; L1; and "one optimizer, three drivers" (rill_fit, a manual
+ * rill_gradient + rill_apply_gradient loop, a PASS stream) bit for bit.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "rill.h"
+#include "ref.h"
+#include "tmain.h"
+
+static const char *loss_name(int loss)
+{
+    return loss == RILL_SQUARED ? "squared" : loss == RILL_LOGISTIC ? "logistic" : "softmax";
+}
+
+static rill_model *new_model(int loss, size_t d, size_t K)
+{
+    rill_model *m = NULL;
+    int rc = rill_model_new(&m, loss, d, K);
+    ck_assert_msg(rc == RILL_OK && m != NULL, "rill_model_new(%s, %zu, %zu) = %d", loss_name(loss),
+                  d, K, rc);
+    return m;
+}
+
+static void set_param(rill_model *m, int p, double v)
+{
+    int rc = rill_model_set(m, p, v);
+    ck_assert_msg(rc == RILL_OK, "rill_model_set(%d, %g) = %d (%s)", p, v, rc, rill_model_error(m));
+}
+
+static double get_param(const rill_model *m, int p)
+{
+    double v = NAN;
+    int rc = rill_model_get(m, p, &v);
+    ck_assert_msg(rc == RILL_OK, "rill_model_get(%d) = %d", p, rc);
+    return v;
+}
+
+static double *get_weights(const rill_model *m)
+{
+    size_t nw = rill_model_n_weights(m);
+    double *w = malloc(nw * sizeof *w);
+    int rc = rill_model_weights(m, w, nw);
+    ck_assert_msg(rc == RILL_OK, "rill_model_weights = %d", rc);
+    return w;
+}
+
+static double inf_norm(const double *v, size_t n)
+{
+    return ref_max_abs(v, n);
+}
+
+/* ||projected gradient||_inf of the full objective at W. */
+static double pg_norm(int loss, const double *X, const double *y, size_t n, size_t d, size_t K,
+                      const double *W, double l2, double l1)
+{
+    size_t nw = ref_n_weights(loss, d, K);
+    double *g = malloc(nw * sizeof *g), *pg = malloc(nw * sizeof *pg), r;
+    ref_gradient(loss, X, y, n, d, K, W, l2, g);
+    ref_projected_gradient(d, ref_n_outputs(loss, K), W, g, l1, pg);
+    r = inf_norm(pg, nw);
+    free(g);
+    free(pg);
+    return r;
+}
+
+/* Fits with default parameters (plus l2) from zero and holds the objective to f_ref. */
+static void fit_to_optimum_epochs(const char *what, int loss, const double *X, const double *y,
+                                  size_t n, size_t d, size_t K, double l2, long double f_ref,
+                                  double max_epochs)
+{
+    rill_model *m = new_model(loss, d, K);
+    double *w, epochs, conv, rel;
+    long double f;
+    int rc;
+
+    set_param(m, RILL_L2, l2);
+    if (max_epochs > 0)
+        set_param(m, RILL_MAX_EPOCHS, max_epochs);
+    rc = rill_fit(m, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d (%s): %s", what, rc, rill_strerror(rc),
+                  rill_model_error(m));
+    w = get_weights(m);
+    ck_assert_msg(ref_all_finite(w, rill_model_n_weights(m)), "%s: non-finite weights", what);
+    f = ref_objective_l(loss, X, y, n, d, K, w, l2, 0.0);
+    rel = (double)((f - f_ref) / fabsl(f_ref));
+    epochs = get_param(m, RILL_STAT_EPOCHS);
+    conv = get_param(m, RILL_STAT_CONVERGED);
+    printf("%s: epochs %.0f, converged %.0f, objective %.17Lg, reference %.17Lg, "
+           "suboptimality %.3g (relative)\n",
+           what, epochs, conv, f, f_ref, rel);
+    ck_assert_msg(rel <= 1e-6,
+                  "%s: objective %.17Lg is %.3g above the reference optimum %.17Lg (relative; "
+                  "allowed 1e-6) after %.0f epochs, converged=%.0f",
+                  what, f, rel, f_ref, epochs, conv);
+    /* sanity of the reference: the library cannot beat the optimum beyond rounding */
+    ck_assert_msg(rel >= -1e-12, "%s: library objective %.17Lg below the reference optimum %.17Lg",
+                  what, f, f_ref);
+    ck_assert_msg(epochs >= 1 && epochs <= (max_epochs > 0 ? max_epochs : 1000),
+                  "%s: RILL_STAT_EPOCHS = %g", what, epochs);
+    {
+        double le = get_param(m, RILL_STAT_LOSS);
+        ck_assert_msg(fabs(le - (double)f) <= 1e-9 * fabs((double)f),
+                      "%s: RILL_STAT_LOSS %.17g is not the objective at the weights %.17Lg", what, le,
+                      f);
+    }
+    free(w);
+    rill_model_free(m);
+}
+
+/* Default parameters (plus l2). */
+static void fit_to_optimum(const char *what, int loss, const double *X, const double *y, size_t n,
+                           size_t d, size_t K, double l2, long double f_ref)
+{
+    fit_to_optimum_epochs(what, loss, X, y, n, d, K, l2, f_ref, 0);
+}
+
+/* Newton reference with the checks that it really is the optimum. */
+static long double newton_ref(const char *what, int loss, const double *X, const double *y,
+                              size_t n, size_t d, size_t K, double l2, double *W)
+{
+    size_t nw = ref_n_weights(loss, d, K);
+    long double f;
+    double grel, *g = malloc(nw * sizeof *g), g0, gn;
+    int it;
+    memset(W, 0, nw * sizeof *W);
+    ref_gradient(loss, X, y, n, d, K, W, l2, g);
+    g0 = inf_norm(g, nw);
+    it = ref_newton(loss, X, y, n, d, K, l2, W, &f, &grel);
+    ck_assert_msg(it >= 0 && grel <= 1e-12, "%s: reference Newton did not converge (it %d, rel %g)",
+                  what, it, grel);
+    /* the gradient at the (double-rounded) answer, recomputed independently */
+    ref_gradient(loss, X, y, n, d, K, W, l2, g);
+    gn = inf_norm(g, nw);
+    ck_assert_msg(gn <= 1e-10 * (g0 > 1 ? g0 : 1),
+                  "%s: reference gradient at its answer %g (g0 %g)", what, gn, g0);
+    printf("%s: reference Newton %d iterations, |g|/max(1,|g0|) = %.3g\n", what, it,
+           gn / (g0 > 1 ? g0 : 1));
+    free(g);
+    return f;
+}
+
+/* ------------------------------------------------------------------ optimum on raw data */
+
+START_TEST(test_fit_squared_diabetes_raw)
+{
+    ref_data D;
+    double W[11], Wn[11], g[11];
+    long double f_ridge, f_newton;
+    const double l2 = 1e-3;
+    ref_load("diabetes.csv", &D);
+    ck_assert_msg(D.n == 442 && D.d == 10, "diabetes.csv: %zu x %zu", D.n, D.d);
+    ck_assert_msg(ref_ridge(D.X, D.y, D.n, D.d, l2, W) == 0, "reference ridge failed");
+    ref_gradient(RILL_SQUARED, D.X, D.y, D.n, D.d, 0, W, l2, g);
+    ck_assert_msg(inf_norm(g, 11) <= 1e-8, "reference ridge: gradient %g at its answer",
+                  inf_norm(g, 11));
+    f_ridge = ref_objective_l(RILL_SQUARED, D.X, D.y, D.n, D.d, 0, W, l2, 0.0);
+    /* two independent references agree */
+    f_newton = newton_ref("squared/diabetes", RILL_SQUARED, D.X, D.y, D.n, D.d, 0, l2, Wn);
+    ck_assert_msg(fabsl(f_newton - f_ridge) <= 1e-14L * fabsl(f_ridge),
+                  "references disagree: ridge %.17Lg, Newton %.17Lg", f_ridge, f_newton);
+    fit_to_optimum("squared/diabetes raw, l2=1e-3", RILL_SQUARED, D.X, D.y, D.n, D.d, 0, l2,
+                   f_ridge);
+    ref_data_free(&D);
+}
+END_TEST
+
+START_TEST(test_fit_logistic_diabetes_raw)
+{
+    ref_data D;
+    double W[11];
+    long double f;
+    ref_load("diabetes.csv", &D);
+    ref_threshold_labels(D.y, D.n, 140.0);
+    f = newton_ref("logistic/diabetes", RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, 1e-3, W);
+    fit_to_optimum("logistic/diabetes raw (progression > 140), l2=1e-3", RILL_LOGISTIC, D.X, D.y,
+                   D.n, D.d, 2, 1e-3, f);
+    ref_data_free(&D);
+}
+END_TEST
+
+START_TEST(test_fit_softmax_iris_raw)
+{
+    ref_data D;
+    double W[15];
+    long double f;
+    ref_load("iris.csv", &D);
+    ck_assert_msg(D.n == 150 && D.d == 4, "iris.csv: %zu x %zu", D.n, D.d);
+    f = newton_ref("softmax/iris", RILL_SOFTMAX, D.X, D.y, D.n, D.d, 3, 1e-3, W);
+    fit_to_optimum("softmax/iris raw, l2=1e-3", RILL_SOFTMAX, D.X, D.y, D.n, D.d, 3, 1e-3, f);
+    ref_data_free(&D);
+}
+END_TEST
+
+START_TEST(test_fit_softmax_digits_raw)
+{
+    ref_data D;
+    double *W;
+    long double f;
+    ref_load("digits.csv", &D);
+    ck_assert_msg(D.n == 1797 && D.d == 64, "digits.csv: %zu x %zu", D.n, D.d);
+    W = malloc(650 * sizeof *W);
+    f = newton_ref("softmax/digits", RILL_SOFTMAX, D.X, D.y, D.n, D.d, 10, 1e-2, W);
+    /* 650 weights on raw pixels: plain L-BFGS needs about 2000 epochs here (so does
+     * scipy's L-BFGS-B), more than the default RILL_MAX_EPOCHS. */
+    fit_to_optimum_epochs("softmax/digits raw, l2=1e-2", RILL_SOFTMAX, D.X, D.y, D.n, D.d, 10,
+                          1e-2, f, 5000);
+    free(W);
+    ref_data_free(&D);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ fixed-step mode */
+
+/* k textbook (proximal) gradient steps from zero, computed here. */
+static void textbook_gd(int loss, const double *X, const double *y, size_t n, size_t d, size_t K,
+                        double eta, double l2, double l1, int k, double *W)
+{
+    size_t nw = ref_n_weights(loss, d, K), j;
+    double *g = malloc(nw * sizeof *g);
+    int s;
+    memset(W, 0, nw * sizeof *W);
+    for (s = 0; s < k; s++) {
+        ref_gradient(loss, X, y, n, d, K, W, l2, g); /* mean grad + l2 w, intercept unpenalized */
+        for (j = 0; j < nw; j++) {
+            double v = W[j] - eta * g[j];
+            if (l1 > 0 && !ref_is_intercept(d, j)) {
+                double th = eta * l1;
+                v = v > th ? v - th : v < -th ? v + th : 0.0;
+            }
+            W[j] = v;
+        }
+    }
+    free(g);
+}
+
+static void check_fixed_step(const char *what, int loss, const double *X, const double *y,
+                             size_t n, size_t d, size_t K, double eta, double l2, double l1, int k)
+{
+    size_t nw = ref_n_weights(loss, d, K);
+    double *Wt = malloc(nw * sizeof *Wt), *w, e;
+    rill_model *m = new_model(loss, d, K);
+    int rc;
+    set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    set_param(m, RILL_LEARNING_RATE, eta);
+    set_param(m, RILL_MAX_EPOCHS, k);
+    set_param(m, RILL_TOL, 0.0);
+    set_param(m, RILL_L2, l2);
+    set_param(m, RILL_L1, l1);
+    rc = rill_fit(m, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d: %s", what, rc, rill_model_error(m));
+    ck_assert_msg(get_param(m, RILL_STAT_EPOCHS) == k, "%s: %g epochs, expected %d", what,
+                  get_param(m, RILL_STAT_EPOCHS), k);
+    w = get_weights(m);
+    textbook_gd(loss, X, y, n, d, K, eta, l2, l1, k, Wt);
+    e = ref_max_rel_diff(w, Wt, nw, 1e-300);
+    printf("%s: %d fixed steps of %g: max rel diff to textbook GD %.3g\n", what, k, eta, e);
+    ck_assert_msg(e <= 1e-12,
+                  "%s: after %d fixed steps of eta=%g the weights differ from textbook gradient "
+                  "descent by %g (relative, inf-norm); e.g. w[0] = %.17g vs %.17g",
+                  what, k, eta, e, w[0], Wt[0]);
+    /* and k - 1 or k + 1 textbook steps would not match: the test can tell steps apart */
+    textbook_gd(loss, X, y, n, d, K, eta, l2, l1, k - 1, Wt);
+    ck_assert_msg(ref_max_rel_diff(w, Wt, nw, 1e-300) > 1e-9, "%s: test cannot distinguish steps",
+                  what);
+    free(w);
+    free(Wt);
+    rill_model_free(m);
+}
+
+START_TEST(test_fixed_step_is_gradient_descent)
+{
+    ref_data D;
+    double *yl, msq = 0.0, eta;
+    size_t i, j;
+    ref_rng r;
+    double *X, *y;
+
+    ref_load("diabetes.csv", &D);
+    for (i = 0; i < D.n; i++) {
+        double s = 1.0;
+        for (j = 0; j < D.d; j++)
+            s += D.X[i * D.d + j] * D.X[i * D.d + j];
+        msq += s;
+    }
+    msq /= (double)D.n;
+    eta = 1.0 / msq; /* <= 1/L: a stable step on raw data */
+    check_fixed_step("squared/diabetes raw", RILL_SQUARED, D.X, D.y, D.n, D.d, 0, eta, 1e-3, 0.0,
+                     25);
+    yl = malloc(D.n * sizeof *yl);
+    memcpy(yl, D.y, D.n * sizeof *yl);
+    ref_threshold_labels(yl, D.n, 140.0);
+    check_fixed_step("logistic/diabetes raw", RILL_LOGISTIC, D.X, yl, D.n, D.d, 2, 4.0 * eta, 1e-2,
+                     0.0, 30);
+    free(yl);
+    ref_data_free(&D);
+
+    /* proximal steps: L1 and L2 together, softmax and squared on random data */
+    ref_rng_seed(&r, 99);
+    ref_random_problem(&r, RILL_SOFTMAX, 120, 6, 4, 1.0, &X, &y);
+    check_fixed_step("softmax/random l2+l1", RILL_SOFTMAX, X, y, 120, 6, 4, 0.3, 1e-2, 2e-2, 40);
+    free(X);
+    free(y);
+    ref_random_problem(&r, RILL_SQUARED, 90, 5, 0, 1.0, &X, &y);
+    check_fixed_step("squared/random l2+l1", RILL_SQUARED, X, y, 90, 5, 0, 0.1, 1e-3, 0.1, 35);
+    free(X);
+    free(y);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ warm start, convergence */
+
+START_TEST(test_warm_start)
+{
+    const size_t n = 200, d = 5;
+    ref_rng r;
+    double *X, *y, *w1, *w2, g[6], e1, e2;
+    rill_model *m;
+    int rc;
+
+    ref_rng_seed(&r, 5);
+    ref_random_problem(&r, RILL_LOGISTIC, n, d, 2, 0.3, &X, &y);
+    /* precondition: ||g0||_inf <= 1, so both fits' tolerance is the absolute RILL_TOL */
+    memset(g, 0, sizeof g);
+    {
+        double z[6] = {0};
+        ref_gradient(RILL_LOGISTIC, X, y, n, d, 2, z, 1e-3, g);
+        ck_assert_msg(inf_norm(g, 6) <= 1.0, "test setup: |g0| = %g", inf_norm(g, 6));
+    }
+    m = new_model(RILL_LOGISTIC, d, 2);
+    set_param(m, RILL_L2, 1e-3);
+    rc = rill_fit(m, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "first fit = %d: %s", rc, rill_model_error(m));
+    e1 = get_param(m, RILL_STAT_EPOCHS);
+    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "first fit did not converge (%g epochs)",
+                  e1);
+    w1 = get_weights(m);
+    rc = rill_fit(m, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "second fit = %d: %s", rc, rill_model_error(m));
+    e2 = get_param(m, RILL_STAT_EPOCHS);
+    w2 = get_weights(m);
+    printf("warm start: first fit %g epochs, second fit %g epochs\n", e1, e2);
+    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "second fit: not converged");
+    ck_assert_msg(e2 <= 2, "second fit started at a converged point but used %g epochs (first %g)",
+                  e2, e1);
+    ck_assert_msg(e1 > e2, "the first fit (%g epochs) should need more than the warm one (%g)", e1,
+                  e2);
+    ck_assert_msg(ref_max_rel_diff(w2, w1, d + 1, 1e-300) <= 1e-6,
+                  "the warm fit moved the converged weights by %g", ref_max_rel_diff(w2, w1, d + 1,
+                                                                                     1e-300));
+    free(w1);
+    free(w2);
+    free(X);
+    free(y);
+    rill_model_free(m);
+}
+END_TEST
+
+START_TEST(test_warm_start_raw)
+{
+    /* on raw data the second call's tolerance is tighter (g0 is now small): it may take some
+     * epochs, but far fewer than from zero, and it must not get worse */
+    ref_data D;
+    rill_model *m;
+    double *w1, *w2, e1, e2;
+    long double f1, f2;
+    ref_load("diabetes.csv", &D);
+    ref_threshold_labels(D.y, D.n, 140.0);
+    m = new_model(RILL_LOGISTIC, D.d, 2);
+    set_param(m, RILL_L2, 1e-3);
+    ck_assert_int_eq(rill_fit(m, D.X, D.y, D.n), RILL_OK);
+    e1 = get_param(m, RILL_STAT_EPOCHS);
+    w1 = get_weights(m);
+    ck_assert_int_eq(rill_fit(m, D.X, D.y, D.n), RILL_OK);
+    e2 = get_param(m, RILL_STAT_EPOCHS);
+    w2 = get_weights(m);
+    f1 = ref_objective_l(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w1, 1e-3, 0);
+    f2 = ref_objective_l(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w2, 1e-3, 0);
+    printf("warm start raw diabetes: %g epochs then %g epochs; objective %.17Lg -> %.17Lg\n", e1,
+           e2, f1, f2);
+    ck_assert_msg(f2 <= f1 + 1e-15L * fabsl(f1), "warm fit raised the objective");
+    ck_assert_msg(e2 < e1, "warm fit used %g epochs, cold %g", e2, e1);
+    free(w1);
+    free(w2);
+    rill_model_free(m);
+    ref_data_free(&D);
+}
+END_TEST
+
+START_TEST(test_converged_flag_and_criterion)
+{
+    ref_data D;
+    rill_model *m;
+    double *w0, *w, g0, gn, tol = 1e-8;
+    int rc;
+    ref_load("diabetes.csv", &D);
+    ref_threshold_labels(D.y, D.n, 140.0);
+    m = new_model(RILL_LOGISTIC, D.d, 2);
+    set_param(m, RILL_L2, 1e-3);
+    ck_assert_msg(get_param(m, RILL_TOL) == 1e-8, "default RILL_TOL %g", get_param(m, RILL_TOL));
+    ck_assert_msg(get_param(m, RILL_MAX_EPOCHS) == 1000, "default RILL_MAX_EPOCHS %g",
+                  get_param(m, RILL_MAX_EPOCHS));
+    /* out of epochs: RILL_OK, not converged, exactly the budget used */
+    set_param(m, RILL_MAX_EPOCHS, 3);
+    rc = rill_fit(m, D.X, D.y, D.n);
+    ck_assert_msg(rc == RILL_OK, "fit with 3 epochs = %d", rc);
+    ck_assert_msg(get_param(m, RILL_STAT_EPOCHS) == 3, "epochs %g, expected 3",
+                  get_param(m, RILL_STAT_EPOCHS));
+    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 0.0,
+                  "RILL_STAT_CONVERGED = 1 after 3 epochs on raw data");
+    /* then to convergence, warm-started from here: the documented criterion holds */
+    w0 = get_weights(m);
+    g0 = pg_norm(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w0, 1e-3, 0);
+    set_param(m, RILL_MAX_EPOCHS, 1000);
+    rc = rill_fit(m, D.X, D.y, D.n);
+    ck_assert_msg(rc == RILL_OK, "fit = %d", rc);
+    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "not converged in %g epochs",
+                  get_param(m, RILL_STAT_EPOCHS));
+    w = get_weights(m);
+    gn = pg_norm(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w, 1e-3, 0);
+    printf("criterion: |pg| %.3g <= tol * max(1, |g0| = %.3g) = %.3g\n", gn, g0,
+           tol * (g0 > 1 ? g0 : 1));
+    ck_assert_msg(gn <= 1.01 * tol * (g0 > 1 ? g0 : 1),
+                  "RILL_STAT_CONVERGED = 1 but |projected gradient|_inf = %g > tol * max(1, |g0|) "
+                  "= %g",
+                  gn, tol * (g0 > 1 ? g0 : 1));
+    /* a tighter tol still converges and is then met too */
+    set_param(m, RILL_TOL, 1e-11);
+    g0 = gn;
+    rc = rill_fit(m, D.X, D.y, D.n);
+    ck_assert_msg(rc == RILL_OK, "fit tol 1e-11 = %d", rc);
+    free(w);
+    w = get_weights(m);
+    gn = pg_norm(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w, 1e-3, 0);
+    if (get_param(m, RILL_STAT_CONVERGED) == 1.0)
+        ck_assert_msg(gn <= 1.01 * 1e-11 * (g0 > 1 ? g0 : 1) + 1e-15,
+                      "tol 1e-11: converged flag with |pg| = %g", gn);
+    free(w0);
+    free(w);
+    rill_model_free(m);
+    ref_data_free(&D);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ L1 */
+
+static void check_l1(const char *what, int loss, size_t n, size_t d, size_t K, double l2, double l1,
+                     uint64_t seed)
+{
+    ref_rng r;
+    double *X, *y, *Wr, *w, *g, *pg, *w0, f_rel, kkt, kkt0;
+    size_t nw = ref_n_weights(loss, d, K), nout = ref_n_outputs(loss, K), j, sure_zero = 0,
+           nonzero = 0;
+    long iters;
+    long double fr, fl;
+    rill_model *m;
+    int rc;
+
+    ref_rng_seed(&r, seed);
+    ref_random_problem(&r, loss, n, d, K, 1.0, &X, &y);
+    /* the upper half of the features: fresh noise, unrelated to y (zeros at the optimum) */
+    for (j = 0; j < n * d; j++)
+        if (j % d >= d / 2)
+            X[j] = ref_rng_normal(&r);
+    ref_standardize(X, n, d);
+    /* reference optimum: proximal gradient to a gradient-mapping norm of 1e-13 */
+    Wr = calloc(nw, sizeof *Wr);
+    iters = ref_prox_grad(loss, X, y, n, d, K, l2, l1, 1e-13, 2000000, Wr);
+    ck_assert_msg(iters > 0, "%s: reference proximal gradient did not converge", what);
+    fr = ref_objective_l(loss, X, y, n, d, K, Wr, l2, l1);
+
+    m = new_model(loss, d, K);
+    set_param(m, RILL_L2, l2);
+    set_param(m, RILL_L1, l1);
+    w0 = calloc(nw, sizeof *w0);
+    kkt0 = pg_norm(loss, X, y, n, d, K, w0, l2, l1);
+    rc = rill_fit(m, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d: %s", what, rc, rill_model_error(m));
+    w = get_weights(m);
+    fl = ref_objective_l(loss, X, y, n, d, K, w, l2, l1);
+    f_rel = (double)((fl - fr) / fabsl(fr));
+
+    g = malloc(nw * sizeof *g);
+    pg = malloc(nw * sizeof *pg);
+    ref_gradient(loss, X, y, n, d, K, Wr, l2, g);
+    for (j = 0; j < nw; j++) {
+        if (ref_is_intercept(d, j))
+            continue;
+        /* strictly inside the zero region at the optimum: the library must give an exact 0 */
+        if (Wr[j] == 0.0 && fabs(g[j]) < 0.9 * l1) {
+            sure_zero++;
+            ck_assert_msg(w[j] == 0.0, "%s: weight %zu is %.3g, the optimum has an exact 0 there "
+                                       "(|g| = %.3g < l1 = %g)",
+                          what, j, w[j], fabs(g[j]), l1);
+        }
+        if (Wr[j] != 0.0)
+            nonzero++;
+    }
+    ck_assert_msg(sure_zero >= 1 && nonzero >= 1,
+                  "%s: test setup: %zu clear zeros, %zu non-zeros in the reference", what,
+                  sure_zero, nonzero);
+
+    /* optimality conditions at the library's answer (its documented criterion) */
+    kkt = pg_norm(loss, X, y, n, d, K, w, l2, l1);
+    printf("%s: %g epochs, converged %g, objective rel diff %.3g, |min-norm subgradient| %.3g "
+           "(start %.3g), %zu forced zeros, prox-grad reference %ld iterations\n",
+           what, get_param(m, RILL_STAT_EPOCHS), get_param(m, RILL_STAT_CONVERGED), f_rel, kkt,
+           kkt0, sure_zero, iters);
+    ck_assert_msg(f_rel <= 1e-6, "%s: objective %.17Lg vs reference %.17Lg (rel %g)", what, fl, fr,
+                  f_rel);
+    ck_assert_msg(f_rel >= -1e-12, "%s: library below the reference optimum (rel %g)", what, f_rel);
+    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "%s: not converged", what);
+    ck_assert_msg(kkt <= 1.5e-8 * (kkt0 > 1 ? kkt0 : 1),
+                  "%s: subgradient optimality violated: |pg|_inf = %g", what, kkt);
+    (void)nout;
+    free(X);
+    free(y);
+    free(Wr);
+    free(w);
+    free(w0);
+    free(g);
+    free(pg);
+    rill_model_free(m);
+}
+
+START_TEST(test_l1_exact_zeros_and_optimum)
+{
+    check_l1("L1 squared", RILL_SQUARED, 150, 8, 0, 1e-3, 0.3, 11);
+    check_l1("L1 logistic", RILL_LOGISTIC, 200, 8, 2, 1e-3, 0.08, 12);
+    check_l1("L1 softmax", RILL_SOFTMAX, 200, 6, 3, 1e-3, 0.08, 13);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ three drivers */
+
+static void check_drivers(const char *what, int loss, const double *X, const double *y, size_t n,
+                          size_t d, size_t K, double l2, double l1, int epochs)
+{
+    rill_model *a = new_model(loss, d, K), *b = new_model(loss, d, K), *c = new_model(loss, d, K);
+    size_t nw = rill_model_n_weights(a);
+    double *g = malloc(nw * sizeof *g), lsum, *wa, *wb, *wc, ea;
+    int rc, it, manual_epochs = 0, pass_epochs = 0;
+    rill_stream *s = NULL;
+
+    set_param(a, RILL_L2, l2);
+    set_param(a, RILL_L1, l1);
+    set_param(a, RILL_MAX_EPOCHS, epochs);
+    set_param(b, RILL_L2, l2);
+    set_param(b, RILL_L1, l1);
+    set_param(c, RILL_L2, l2);
+    set_param(c, RILL_L1, l1);
+
+    rc = rill_fit(a, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d", what, rc);
+    ea = get_param(a, RILL_STAT_EPOCHS);
+    wa = get_weights(a);
+
+    /* driver 2: the manual reverse-communication loop */
+    for (it = 0; it < epochs; it++) {
+        rc = rill_gradient(b, X, y, n, g, &lsum);
+        ck_assert_msg(rc == RILL_OK, "%s: rill_gradient = %d", what, rc);
+        rc = rill_apply_gradient(b, g, lsum, (double)n);
+        ck_assert_msg(rc == RILL_OK, "%s: rill_apply_gradient (epoch %d) = %d: %s", what, it + 1, rc,
+                      rill_model_error(b));
+        manual_epochs++;
+        if (get_param(b, RILL_STAT_CONVERGED) == 1.0)
+            break;
+    }
+    wb = get_weights(b);
+    ck_assert_msg(manual_epochs == ea, "%s: rill_fit used %g epochs, the manual loop %d", what, ea,
+                  manual_epochs);
+    ck_assert_msg(memcmp(wa, wb, nw * sizeof *wa) == 0,
+                  "%s: manual rill_gradient/rill_apply_gradient loop is not bit-identical to "
+                  "rill_fit after %d epochs (max rel diff %g)",
+                  what, manual_epochs, ref_max_rel_diff(wb, wa, nw, 1e-300));
+
+    /* driver 3: a PASS stream, pushed in uneven chunks, one flush per epoch */
+    rc = rill_stream_new(&s, c, 64, RILL_STREAM_PASS);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_stream_new(PASS) = %d", what, rc);
+    for (it = 0; it < epochs; it++) {
+        size_t off = 0, chunk = 50;
+        while (off < n) {
+            size_t take = n - off < chunk ? n - off : chunk;
+            rc = rill_stream_push(s, X + off * d, y + off, take);
+            ck_assert_msg(rc == RILL_OK, "%s: push = %d: %s", what, rc, rill_model_error(c));
+            off += take;
+            chunk = chunk == 50 ? 77 : 50;
+        }
+        rc = rill_stream_flush(s);
+        ck_assert_msg(rc == RILL_OK, "%s: flush = %d: %s", what, rc, rill_model_error(c));
+        pass_epochs++;
+        if (get_param(c, RILL_STAT_CONVERGED) == 1.0)
+            break;
+    }
+    rill_stream_free(s);
+    wc = get_weights(c);
+    ck_assert_msg(pass_epochs == ea, "%s: PASS stream used %d epochs, rill_fit %g", what,
+                  pass_epochs, ea);
+    if (rl_block_blas == NULL) {
+        ck_assert_msg(memcmp(wa, wc, nw * sizeof *wa) == 0,
+                      "%s: PASS stream (64-row micro-batches, portable kernels) not bit-identical "
+                      "to rill_fit (max rel diff %g)",
+                      what, ref_max_rel_diff(wc, wa, nw, 1e-300));
+    } else {
+        long double fa = ref_objective_l(loss, X, y, n, d, K, wa, l2, l1);
+        long double fc = ref_objective_l(loss, X, y, n, d, K, wc, l2, l1);
+        printf("%s: PASS stream vs rill_fit (BLAS build): %s, objective rel diff %.3g\n", what,
+               memcmp(wa, wc, nw * sizeof *wa) == 0 ? "bit-identical" : "not bit-identical",
+               (double)fabsl((fc - fa) / fa));
+        ck_assert_msg(fabsl(fc - fa) <= 1e-10L * fabsl(fa),
+                      "%s: PASS stream objective %.17Lg vs rill_fit %.17Lg", what, fc, fa);
+    }
+    printf("%s: %g epochs, fit == manual loop bit for bit\n", what, ea);
+    free(g);
+    free(wa);
+    free(wb);
+    free(wc);
+    rill_model_free(a);
+    rill_model_free(b);
+    rill_model_free(c);
+}
+
+START_TEST(test_one_optimizer_three_drivers)
+{
+    ref_data D;
+    double *yl;
+    ref_load("diabetes.csv", &D);
+    check_drivers("squared/diabetes l2", RILL_SQUARED, D.X, D.y, D.n, D.d, 0, 1e-3, 0.0, 40);
+    check_drivers("squared/diabetes l1 (OWL-QN)", RILL_SQUARED, D.X, D.y, D.n, D.d, 0, 1e-3, 0.5,
+                  40);
+    yl = malloc(D.n * sizeof *yl);
+    memcpy(yl, D.y, D.n * sizeof *yl);
+    ref_threshold_labels(yl, D.n, 140.0);
+    check_drivers("logistic/diabetes", RILL_LOGISTIC, D.X, yl, D.n, D.d, 2, 1e-3, 0.0, 25);
+    /* to convergence: both drivers stop at the same epoch */
+    check_drivers("logistic/diabetes to convergence", RILL_LOGISTIC, D.X, yl, D.n, D.d, 2, 1e-3,
+                  0.0, 1000);
+    free(yl);
+    ref_data_free(&D);
+    ref_load("iris.csv", &D);
+    check_drivers("softmax/iris", RILL_SOFTMAX, D.X, D.y, D.n, D.d, 3, 1e-3, 0.0, 30);
+    ref_data_free(&D);
+}
+END_TEST
+
+static Suite *fit_suite(void)
+{
+    Suite *s = suite_create("fit");
+    TCase *tc = tcase_create("optimum");
+    tcase_add_test(tc, test_fit_squared_diabetes_raw);
+    tcase_add_test(tc, test_fit_logistic_diabetes_raw);
+    tcase_add_test(tc, test_fit_softmax_iris_raw);
+    tcase_add_test(tc, test_fit_softmax_digits_raw);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("fixed_step");
+    tcase_add_test(tc, test_fixed_step_is_gradient_descent);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("convergence");
+    tcase_add_test(tc, test_warm_start);
+    tcase_add_test(tc, test_warm_start_raw);
+    tcase_add_test(tc, test_converged_flag_and_criterion);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("l1");
+    tcase_add_test(tc, test_l1_exact_zeros_and_optimum);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("drivers");
+    tcase_add_test(tc, test_one_optimizer_three_drivers);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+RILL_TEST_MAIN(fit_suite)

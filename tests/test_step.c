@@ -1,0 +1,666 @@
+/*
+ * rill_step (stochastic steps) against the formulas computed here: every schedule with l2 and
+ * l1, row-by-row equivalence with clones and STEP streams, the OPTIMAL/l2 = 0 refusal,
+ * averaged SGD, the automatic rate, and the progressive loss.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rill.h"
+#include "ref.h"
+#include "tmain.h"
+
+static const char *loss_name(int loss)
+{
+    return loss == RILL_SQUARED ? "squared" : loss == RILL_LOGISTIC ? "logistic" : "softmax";
+}
+
+static const char *schedule_name(int s)
+{
+    switch (s) {
+    case RILL_SCHEDULE_CONSTANT: return "constant";
+    case RILL_SCHEDULE_INVSCALING: return "invscaling";
+    case RILL_SCHEDULE_OPTIMAL: return "optimal";
+    default: return "adagrad";
+    }
+}
+
+static size_t classes_for(int loss, size_t K)
+{
+    return loss == RILL_SQUARED ? 0 : loss == RILL_LOGISTIC ? 2 : K;
+}
+
+static rill_model *new_model(int loss, size_t d, size_t K)
+{
+    rill_model *m = NULL;
+    int rc = rill_model_new(&m, loss, d, K);
+    ck_assert_msg(rc == RILL_OK && m != NULL, "rill_model_new(%s, %zu, %zu) = %d", loss_name(loss),
+                  d, K, rc);
+    return m;
+}
+
+static void set_param(rill_model *m, int p, double v)
+{
+    int rc = rill_model_set(m, p, v);
+    ck_assert_msg(rc == RILL_OK, "rill_model_set(%d, %g) = %d (%s)", p, v, rc, rill_model_error(m));
+}
+
+static double get_param(const rill_model *m, int p)
+{
+    double v = NAN;
+    int rc = rill_model_get(m, p, &v);
+    ck_assert_msg(rc == RILL_OK, "rill_model_get(%d) = %d", p, rc);
+    return v;
+}
+
+static void get_weights(const rill_model *m, double *w)
+{
+    int rc = rill_model_weights(m, w, rill_model_n_weights(m));
+    ck_assert_msg(rc == RILL_OK, "rill_model_weights = %d", rc);
+}
+
+/* ------------------------------------------------------------------ the formulas */
+
+typedef struct sim {
+    int loss, schedule;
+    size_t d, K, nw;
+    double eta0, power_t, l2, l1;
+    double rows;
+    double *W, *G;
+    double average, avg_count, *Wavg;
+} sim;
+
+static void sim_init(sim *s, int loss, size_t d, size_t K, int schedule, double eta0,
+                     double power_t, double l2, double l1)
+{
+    memset(s, 0, sizeof *s);
+    s->loss = loss;
+    s->schedule = schedule;
+    s->d = d;
+    s->K = K;
+    s->nw = ref_n_weights(loss, d, K);
+    s->eta0 = eta0;
+    s->power_t = power_t;
+    s->l2 = l2;
+    s->l1 = l1;
+    s->W = calloc(s->nw, sizeof *s->W);
+    s->G = calloc(s->nw, sizeof *s->G);
+    s->Wavg = calloc(s->nw, sizeof *s->Wavg);
+}
+
+static void sim_free(sim *s)
+{
+    free(s->W);
+    free(s->G);
+    free(s->Wavg);
+}
+
+/* w <- w - eta_t (mean gradient + l2 w), then soft-threshold by eta_t l1; intercepts
+ * unpenalized; t = rows + 1 before the step. */
+static void sim_step(sim *s, const double *X, const double *y, size_t n)
+{
+    long double *gl = malloc(s->nw * sizeof *gl);
+    double t = s->rows + 1.0, eta = s->eta0;
+    size_t j;
+    ref_sums(s->loss, X, y, n, s->d, s->K, s->W, gl);
+    switch (s->schedule) {
+    case RILL_SCHEDULE_CONSTANT: eta = s->eta0; break;
+    case RILL_SCHEDULE_INVSCALING: eta = s->eta0 / pow(t, s->power_t); break;
+    case RILL_SCHEDULE_OPTIMAL: {
+        double t0 = 1.0 / (s->l2 * s->eta0);
+        eta = 1.0 / (s->l2 * (t0 + t));
+        break;
+    }
+    default: break;
+    }
+    for (j = 0; j < s->nw; j++) {
+        int icpt = ref_is_intercept(s->d, j);
+        double g = (double)(gl[j] / (long double)n) + (icpt ? 0.0 : s->l2 * s->W[j]);
+        double e = eta, v;
+        if (s->schedule == RILL_SCHEDULE_ADAGRAD) {
+            s->G[j] += g * g;
+            e = s->eta0 / (sqrt(s->G[j]) + 1e-10);
+        }
+        v = s->W[j] - e * g;
+        if (!icpt && s->l1 > 0) {
+            double th = e * s->l1;
+            v = v > th ? v - th : v < -th ? v + th : 0.0;
+        }
+        s->W[j] = v;
+    }
+    s->rows += (double)n;
+    free(gl);
+}
+
+/* ------------------------------------------------------------------ schedules */
+
+START_TEST(test_step_schedules)
+{
+    /* _i: schedule (4) x loss (3) x penalty (2) */
+    const int schedule = 1 + _i % 4, loss = 1 + (_i / 4) % 3, with_l1 = _i / 12;
+    const size_t n = 60, d = 4, K = classes_for(loss, 3);
+    const size_t sizes[] = {1, 3, 5, 2, 7, 1, 1, 4};
+    const double eta0 = 0.05, power_t = 0.3, l2 = 0.01, l1 = with_l1 ? 0.004 : 0.0;
+    ref_rng r;
+    double *X, *y, *w;
+    size_t off = 0, k = 0, steps = 0;
+    rill_model *m;
+    sim s;
+    char what[96];
+
+    snprintf(what, sizeof what, "%s/%s/%s", schedule_name(schedule), loss_name(loss),
+             with_l1 ? "l2+l1" : "l2");
+    ref_rng_seed(&r, 500 + (uint64_t)_i);
+    ref_random_problem(&r, loss, n, d, K, 1.0, &X, &y);
+    m = new_model(loss, d, K);
+    set_param(m, RILL_LEARNING_RATE, eta0);
+    set_param(m, RILL_SCHEDULE, schedule);
+    set_param(m, RILL_POWER_T, power_t);
+    set_param(m, RILL_L2, l2);
+    set_param(m, RILL_L1, l1);
+    sim_init(&s, loss, d, K, schedule, eta0, power_t, l2, l1);
+    w = malloc(s.nw * sizeof *w);
+    while (off < n) {
+        size_t take = sizes[k++ % (sizeof sizes / sizeof sizes[0])];
+        double e;
+        int rc;
+        if (take > n - off)
+            take = n - off;
+        rc = rill_step(m, X + off * d, y + off, take);
+        ck_assert_msg(rc == RILL_OK, "%s: rill_step = %d: %s", what, rc, rill_model_error(m));
+        sim_step(&s, X + off * d, y + off, take);
+        off += take;
+        steps++;
+        get_weights(m, w);
+        e = ref_max_rel_diff(w, s.W, s.nw, 1e-300);
+        ck_assert_msg(e <= 1e-12,
+                      "%s: after %zu steps (%zu rows) the weights differ from the formula by %g "
+                      "(w[0] %.17g vs %.17g)",
+                      what, steps, off, e, w[0], s.W[0]);
+        ck_assert_msg(get_param(m, RILL_STAT_ROWS) == (double)off, "%s: RILL_STAT_ROWS %g, rows %zu",
+                      what, get_param(m, RILL_STAT_ROWS), off);
+        ck_assert_msg(get_param(m, RILL_STAT_STEPS) == (double)steps,
+                      "%s: RILL_STAT_STEPS %g, steps %zu", what, get_param(m, RILL_STAT_STEPS),
+                      steps);
+    }
+    if (with_l1) {
+        /* intercepts are never thresholded: they moved */
+        size_t j, moved = 0;
+        for (j = 0; j < s.nw; j++)
+            if (ref_is_intercept(d, j) && w[j] != 0.0)
+                moved++;
+        ck_assert_msg(moved == ref_n_outputs(loss, K), "%s: intercepts stuck at 0", what);
+    }
+    free(w);
+    free(X);
+    free(y);
+    sim_free(&s);
+    rill_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ row by row */
+
+START_TEST(test_row_by_row_is_an_epoch_loop)
+{
+    const int loss = _i;
+    const size_t n = 53, d = 3, K = classes_for(loss, 4), cut = 17;
+    ref_rng r;
+    double *X, *y, *wa, *wb, *wc, *wd, *we;
+    rill_model *a, *b = NULL, *c, *dm, *em;
+    rill_stream *sc = NULL, *se = NULL;
+    size_t i, nw;
+    int rc;
+
+    ref_rng_seed(&r, 600 + (uint64_t)loss);
+    ref_random_problem(&r, loss, n, d, K, 1.0, &X, &y);
+    a = new_model(loss, d, K);
+    set_param(a, RILL_LEARNING_RATE, 0.1);
+    set_param(a, RILL_SCHEDULE, RILL_SCHEDULE_INVSCALING);
+    set_param(a, RILL_POWER_T, 0.5);
+    set_param(a, RILL_L2, 1e-3);
+    nw = rill_model_n_weights(a);
+    rc = rill_model_clone(&c, a);
+    ck_assert_int_eq(rc, RILL_OK);
+    rc = rill_model_clone(&dm, a);
+    ck_assert_int_eq(rc, RILL_OK);
+    rc = rill_model_clone(&em, a);
+    ck_assert_int_eq(rc, RILL_OK);
+
+    /* a: one rill_step per row; b: a clone taken after `cut` rows, continued row by row */
+    for (i = 0; i < n; i++) {
+        if (i == cut) {
+            rc = rill_model_clone(&b, a);
+            ck_assert_int_eq(rc, RILL_OK);
+        }
+        ck_assert_int_eq(rill_step(a, X + i * d, y + i, 1), RILL_OK);
+        if (b)
+            ck_assert_int_eq(rill_step(b, X + i * d, y + i, 1), RILL_OK);
+    }
+    /* c: a STEP stream of 1-row micro-batches, pushed in uneven chunks */
+    rc = rill_stream_new(&sc, c, 1, RILL_STREAM_STEP);
+    ck_assert_int_eq(rc, RILL_OK);
+    ck_assert_int_eq(rill_stream_push(sc, X, y, 5), RILL_OK);
+    ck_assert_int_eq(rill_stream_push(sc, X + 5 * d, y + 5, 12), RILL_OK);
+    ck_assert_int_eq(rill_stream_push(sc, X + 17 * d, y + 17, n - 17), RILL_OK);
+    ck_assert_int_eq(rill_stream_flush(sc), RILL_OK);
+    rill_stream_free(sc);
+
+    wa = malloc(nw * sizeof *wa);
+    wb = malloc(nw * sizeof *wb);
+    wc = malloc(nw * sizeof *wc);
+    wd = malloc(nw * sizeof *wd);
+    we = malloc(nw * sizeof *we);
+    get_weights(a, wa);
+    get_weights(b, wb);
+    get_weights(c, wc);
+    ck_assert_msg(memcmp(wa, wb, nw * sizeof *wa) == 0,
+                  "%s: a clone continued row by row differs from the original (max rel %g)",
+                  loss_name(loss), ref_max_rel_diff(wb, wa, nw, 1e-300));
+    ck_assert_msg(memcmp(wa, wc, nw * sizeof *wa) == 0,
+                  "%s: a STEP stream of 1-row batches differs from row-by-row rill_step (max rel %g)",
+                  loss_name(loss), ref_max_rel_diff(wc, wa, nw, 1e-300));
+    ck_assert_msg(get_param(a, RILL_STAT_ROWS) == n && get_param(b, RILL_STAT_ROWS) == n &&
+                      get_param(c, RILL_STAT_ROWS) == n,
+                  "%s: RILL_STAT_ROWS %g / %g / %g, expected %zu", loss_name(loss),
+                  get_param(a, RILL_STAT_ROWS), get_param(b, RILL_STAT_ROWS),
+                  get_param(c, RILL_STAT_ROWS), n);
+    ck_assert_msg(get_param(a, RILL_STAT_STEPS) == n, "%s: RILL_STAT_STEPS %g, expected %zu",
+                  loss_name(loss), get_param(a, RILL_STAT_STEPS), n);
+
+    /* 4-row steps: rill_step on 4-row slices == a STEP stream with batch_rows 4 fed 3 rows at a
+     * time (the last partial batch on flush) */
+    for (i = 0; i < n; i += 4)
+        ck_assert_int_eq(rill_step(dm, X + i * d, y + i, n - i < 4 ? n - i : 4), RILL_OK);
+    rc = rill_stream_new(&se, em, 4, RILL_STREAM_STEP);
+    ck_assert_int_eq(rc, RILL_OK);
+    for (i = 0; i < n; i += 3)
+        ck_assert_int_eq(rill_stream_push(se, X + i * d, y + i, n - i < 3 ? n - i : 3), RILL_OK);
+    ck_assert_int_eq(rill_stream_flush(se), RILL_OK);
+    rill_stream_free(se);
+    get_weights(dm, wd);
+    get_weights(em, we);
+    ck_assert_msg(memcmp(wd, we, nw * sizeof *wd) == 0,
+                  "%s: STEP stream (batch 4, pushed 3 rows at a time) differs from 4-row rill_step "
+                  "calls (max rel %g)",
+                  loss_name(loss), ref_max_rel_diff(we, wd, nw, 1e-300));
+    ck_assert_msg(get_param(dm, RILL_STAT_ROWS) == n && get_param(em, RILL_STAT_ROWS) == n,
+                  "%s: RILL_STAT_ROWS after 4-row steps", loss_name(loss));
+    ck_assert_msg(get_param(dm, RILL_STAT_STEPS) == (double)((n + 3) / 4),
+                  "%s: RILL_STAT_STEPS %g, expected %zu", loss_name(loss),
+                  get_param(dm, RILL_STAT_STEPS), (n + 3) / 4);
+    /* and the schedule's t made a difference: 4-row steps are not the 1-row result */
+    ck_assert_msg(memcmp(wa, wd, nw * sizeof *wa) != 0, "%s: test cannot tell batchings apart",
+                  loss_name(loss));
+
+    free(wa);
+    free(wb);
+    free(wc);
+    free(wd);
+    free(we);
+    free(X);
+    free(y);
+    rill_model_free(a);
+    rill_model_free(b);
+    rill_model_free(c);
+    rill_model_free(dm);
+    rill_model_free(em);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ OPTIMAL with l2 = 0 */
+
+START_TEST(test_optimal_needs_l2)
+{
+    const double X[4] = {1.0, 2.0, -1.0, 0.5}, y[2] = {1.0, -2.0};
+    double w0[3], w1[3];
+    rill_model *m = new_model(RILL_SQUARED, 2, 0);
+    int rc;
+    set_param(m, RILL_LEARNING_RATE, 0.1);
+    /* setting it is fine: the refusal comes when a step would use it */
+    rc = rill_model_set(m, RILL_SCHEDULE, RILL_SCHEDULE_OPTIMAL);
+    ck_assert_msg(rc == RILL_OK, "set RILL_SCHEDULE_OPTIMAL with l2 = 0: %d", rc);
+    get_weights(m, w0);
+    rc = rill_step(m, X, y, 2);
+    ck_assert_msg(rc == RILL_EINVAL, "rill_step with OPTIMAL and l2 = 0 = %d, expected RILL_EINVAL",
+                  rc);
+    get_weights(m, w1);
+    ck_assert_msg(memcmp(w0, w1, sizeof w0) == 0, "refused step changed the weights");
+    ck_assert_msg(get_param(m, RILL_STAT_ROWS) == 0.0 && get_param(m, RILL_STAT_STEPS) == 0.0,
+                  "refused step counted rows/steps");
+    ck_assert_msg(rill_model_error(m)[0] != '\0', "no error detail after the refused step");
+    set_param(m, RILL_L2, 0.01);
+    rc = rill_step(m, X, y, 2);
+    ck_assert_msg(rc == RILL_OK, "with l2 > 0 the OPTIMAL step = %d", rc);
+    rill_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ averaging */
+
+START_TEST(test_average_is_mean_of_iterates)
+{
+    const int loss = RILL_LOGISTIC;
+    const size_t n = 40, d = 3;
+    const size_t sizes[] = {1, 2, 4, 1, 3};
+    ref_rng r;
+    double *X, *y, w[4], sum[4] = {0}, mean[4], p, pr;
+    rill_model *m = new_model(loss, d, 2);
+    size_t off = 0, k = 0, steps = 0, j;
+    sim s;
+
+    ref_rng_seed(&r, 700);
+    ref_random_problem(&r, loss, n, d, 2, 1.0, &X, &y);
+    set_param(m, RILL_LEARNING_RATE, 0.2);
+    set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    set_param(m, RILL_L2, 1e-3);
+    set_param(m, RILL_AVERAGE, 1);
+    sim_init(&s, loss, d, 2, RILL_SCHEDULE_CONSTANT, 0.2, 0.25, 1e-3, 0.0);
+    while (off < n) {
+        size_t take = sizes[k++ % 5];
+        if (take > n - off)
+            take = n - off;
+        ck_assert_int_eq(rill_step(m, X + off * d, y + off, take), RILL_OK);
+        sim_step(&s, X + off * d, y + off, take);
+        off += take;
+        steps++;
+        for (j = 0; j < 4; j++) {
+            sum[j] += s.W[j];
+            mean[j] = sum[j] / (double)steps;
+        }
+        get_weights(m, w);
+        ck_assert_msg(ref_max_rel_diff(w, mean, 4, 1e-300) <= 1e-12,
+                      "after %zu steps rill_model_weights is not the mean of the iterates (rel %g; "
+                      "w[0] %.17g, mean %.17g, last iterate %.17g)",
+                      steps, ref_max_rel_diff(w, mean, 4, 1e-300), w[0], mean[0], s.W[0]);
+    }
+    ck_assert_msg(ref_max_rel_diff(mean, s.W, 4, 1e-300) > 1e-6,
+                  "test setup: the average equals the last iterate");
+    /* predict uses the averaged weights */
+    ck_assert_int_eq(rill_predict(m, X, 1, &p), RILL_OK);
+    {
+        double z = mean[3];
+        for (j = 0; j < d; j++)
+            z += mean[j] * X[j];
+        pr = 1.0 / (1.0 + exp(-z));
+    }
+    ck_assert_msg(fabs(p - pr) <= 1e-12, "predict %.17g, from the averaged weights %.17g", p, pr);
+    free(X);
+    free(y);
+    sim_free(&s);
+    rill_model_free(m);
+}
+END_TEST
+
+START_TEST(test_average_from_row_a)
+{
+    /* RILL_AVERAGE = a: averaging from the step that sees row a (rows count from 1). With
+     * one-row steps that is step a: before it the weights are the iterate; from it on, the mean
+     * of the iterates after steps a, a+1, ... */
+    const size_t n = 12, d = 2, a = 4;
+    ref_rng r;
+    double *X, *y, w[3], sum[3] = {0}, mean[3];
+    rill_model *m = new_model(RILL_SQUARED, d, 0);
+    size_t i, j, cnt = 0;
+    sim s;
+    ref_rng_seed(&r, 701);
+    ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
+    set_param(m, RILL_LEARNING_RATE, 0.1);
+    set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    set_param(m, RILL_AVERAGE, (double)a);
+    sim_init(&s, RILL_SQUARED, d, 0, RILL_SCHEDULE_CONSTANT, 0.1, 0.25, 0.0, 0.0);
+    for (i = 0; i < n; i++) {
+        ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
+        sim_step(&s, X + i * d, y + i, 1);
+        get_weights(m, w);
+        if (i + 1 < a) {
+            ck_assert_msg(ref_max_rel_diff(w, s.W, 3, 1e-300) <= 1e-12,
+                          "step %zu (before row %zu): weights are not the iterate", i + 1, a);
+        } else {
+            cnt++;
+            for (j = 0; j < 3; j++) {
+                sum[j] += s.W[j];
+                mean[j] = sum[j] / (double)cnt;
+            }
+            ck_assert_msg(ref_max_rel_diff(w, mean, 3, 1e-300) <= 1e-12,
+                          "step %zu: weights are not the mean of the iterates from step %zu (rel "
+                          "%g)",
+                          i + 1, a, ref_max_rel_diff(w, mean, 3, 1e-300));
+        }
+    }
+    free(X);
+    free(y);
+    sim_free(&s);
+    rill_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ automatic rate */
+
+struct epoch_log {
+    const double *X, *y;
+    size_t n, d;
+    double obj[32];
+    int count, bad;
+};
+
+static int log_epochs(void *user, const rill_model *m)
+{
+    struct epoch_log *L = user;
+    double rows, w[11];
+    if (rill_model_get(m, RILL_STAT_ROWS, &rows) != RILL_OK)
+        L->bad = 1;
+    if (fmod(rows, (double)L->n) != 0.0)
+        return 0;
+    if (rill_model_weights(m, w, 11) != RILL_OK || !ref_all_finite(w, 11))
+        L->bad = 1;
+    if (L->count < 32)
+        L->obj[L->count++] = ref_objective(RILL_SQUARED, L->X, L->y, L->n, L->d, 0, w, 0.0, 0.0);
+    return 0;
+}
+
+START_TEST(test_automatic_rate_raw_diabetes)
+{
+    ref_data D;
+    rill_model *m;
+    struct epoch_log L;
+    double w[11], f0, zero[11] = {0};
+    int rc, e;
+    ref_load("diabetes.csv", &D);
+    memset(&L, 0, sizeof L);
+    L.X = D.X;
+    L.y = D.y;
+    L.n = D.n;
+    L.d = D.d;
+    m = new_model(RILL_SQUARED, D.d, 0);
+    ck_assert_msg(get_param(m, RILL_LEARNING_RATE) == 0.0, "default learning rate is not automatic");
+    set_param(m, RILL_BATCH_ROWS, 1);
+    set_param(m, RILL_MAX_EPOCHS, 20);
+    set_param(m, RILL_TOL, 0.0);
+    ck_assert_int_eq(rill_model_set_progress(m, log_epochs, &L), RILL_OK);
+    rc = rill_fit(m, D.X, D.y, D.n);
+    ck_assert_msg(rc == RILL_OK, "20 SGD epochs, automatic rate, raw diabetes: %d (%s)", rc,
+                  rill_model_error(m));
+    ck_assert_msg(!L.bad, "weights non-finite during the epochs");
+    ck_assert_msg(L.count == 20, "%d epoch ends seen, expected 20", L.count);
+    ck_assert_msg(get_param(m, RILL_STAT_EPOCHS) == 20, "RILL_STAT_EPOCHS %g",
+                  get_param(m, RILL_STAT_EPOCHS));
+    get_weights(m, w);
+    ck_assert_msg(ref_all_finite(w, 11), "final weights not finite");
+    f0 = ref_objective(RILL_SQUARED, D.X, D.y, D.n, D.d, 0, zero, 0.0, 0.0);
+    printf("automatic rate, raw diabetes: mean loss %.6g at 0", f0);
+    for (e = 0; e < L.count; e++) {
+        ck_assert_msg(isfinite(L.obj[e]), "epoch %d: loss not finite", e + 1);
+        if (e == 0 || e == 4 || e == 9 || e == 19)
+            printf(", epoch %d %.6g", e + 1, L.obj[e]);
+    }
+    printf("\n");
+    ck_assert_msg(L.obj[0] < f0, "epoch 1 loss %g not below the start %g", L.obj[0], f0);
+    ck_assert_msg(L.obj[19] < L.obj[0], "epoch 20 loss %g not below epoch 1 loss %g", L.obj[19],
+                  L.obj[0]);
+    ck_assert_msg(L.obj[19] < L.obj[9], "epoch 20 loss %g not below epoch 10 loss %g", L.obj[19],
+                  L.obj[9]);
+    rill_model_free(m);
+    ref_data_free(&D);
+}
+END_TEST
+
+/* The automatic rate is eta0 = 1 on the schedule, capped so that eta c mean(|x|^2 + 1) <= 1. */
+static void check_auto_rate(const char *what, int loss, size_t K, int schedule, const double *X,
+                            const double *y, size_t n, size_t d, size_t warm_rows)
+{
+    rill_model *m = new_model(loss, d, K);
+    size_t nw = rill_model_n_weights(m), j, i;
+    double *w0 = malloc(nw * sizeof *w0), *w1 = malloc(nw * sizeof *w1);
+    long double *gl = malloc(nw * sizeof *gl);
+    double c = loss == RILL_SQUARED ? 1.0 : loss == RILL_LOGISTIC ? 0.25 : 0.5;
+    double msq = 0.0, eta = NAN, cap, sched, expect, t;
+    set_param(m, RILL_SCHEDULE, schedule);
+    /* a few warm-up steps so that t > 1 */
+    for (i = 0; i < warm_rows; i++)
+        ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
+    t = get_param(m, RILL_STAT_ROWS) + 1.0;
+    get_weights(m, w0);
+    ck_assert_int_eq(rill_step(m, X + warm_rows * d, y + warm_rows, n), RILL_OK);
+    get_weights(m, w1);
+    ref_sums(loss, X + warm_rows * d, y + warm_rows, n, d, K, w0, gl);
+    for (i = 0; i < n; i++) {
+        double s = 1.0;
+        for (j = 0; j < d; j++)
+            s += X[(warm_rows + i) * d + j] * X[(warm_rows + i) * d + j];
+        msq += s;
+    }
+    msq /= (double)n;
+    /* the implied rate: the same scalar for every weight (l2 = l1 = 0) */
+    for (j = 0; j < nw; j++) {
+        double g = (double)(gl[j] / (long double)n), e;
+        if (fabs(g) < 1e-8 * ref_max_abs(w1, nw))
+            continue;
+        e = (w0[j] - w1[j]) / g;
+        if (isnan(eta))
+            eta = e;
+        ck_assert_msg(fabs(e - eta) <= 1e-10 * fabs(eta),
+                      "%s: the automatic step is not a scalar rate times the gradient (%.17g vs "
+                      "%.17g)",
+                      what, e, eta);
+    }
+    ck_assert_msg(eta > 0, "%s: rate %g", what, eta);
+    cap = 1.0 / (c * msq);
+    sched = schedule == RILL_SCHEDULE_INVSCALING ? 1.0 / pow(t, 0.25) : 1.0;
+    expect = sched < cap ? sched : cap;
+    printf("%s: automatic rate %.6g (schedule %.6g, cap %.6g)\n", what, eta, sched, cap);
+    ck_assert_msg(eta * c * msq <= 1.0 + 1e-10, "%s: rate %.17g overshoots: eta c mean = %.17g",
+                  what, eta, eta * c * msq);
+    ck_assert_msg(fabs(eta - expect) <= 1e-10 * expect,
+                  "%s: rate %.17g, expected min(schedule %.17g, cap %.17g)", what, eta, sched, cap);
+    free(w0);
+    free(w1);
+    free(gl);
+    rill_model_free(m);
+}
+
+START_TEST(test_automatic_rate_cap)
+{
+    ref_data D;
+    ref_rng r;
+    double *X, *y;
+    ref_load("diabetes.csv", &D);
+    check_auto_rate("squared raw diabetes, constant", RILL_SQUARED, 0, RILL_SCHEDULE_CONSTANT, D.X,
+                    D.y, 50, D.d, 0);
+    check_auto_rate("squared raw diabetes, invscaling t>1", RILL_SQUARED, 0,
+                    RILL_SCHEDULE_INVSCALING, D.X, D.y, 30, D.d, 7);
+    ref_data_free(&D);
+    /* small features: the cap does not bind, the schedule's rate (eta0 = 1) is used */
+    ref_rng_seed(&r, 702);
+    ref_random_problem(&r, RILL_LOGISTIC, 40, 2, 2, 0.3, &X, &y);
+    check_auto_rate("logistic small features, constant", RILL_LOGISTIC, 2, RILL_SCHEDULE_CONSTANT,
+                    X, y, 30, 2, 0);
+    check_auto_rate("logistic small features, invscaling t>1", RILL_LOGISTIC, 2,
+                    RILL_SCHEDULE_INVSCALING, X, y, 30, 2, 5);
+    free(X);
+    free(y);
+    ref_random_problem(&r, RILL_SOFTMAX, 40, 3, 3, 2.0, &X, &y);
+    check_auto_rate("softmax, constant", RILL_SOFTMAX, 3, RILL_SCHEDULE_CONSTANT, X, y, 20, 3, 0);
+    free(X);
+    free(y);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ progressive loss */
+
+START_TEST(test_progressive_loss)
+{
+    const int loss = 1 + _i;
+    const size_t n = 50, d = 3, K = classes_for(loss, 3);
+    const size_t sizes[] = {1, 4, 2, 8, 3};
+    ref_rng r;
+    double *X, *y, *w;
+    long double total = 0.0L;
+    size_t off = 0, k = 0;
+    rill_model *m = new_model(loss, d, K);
+    ref_rng_seed(&r, 800 + (uint64_t)loss);
+    ref_random_problem(&r, loss, n, d, K, 1.0, &X, &y);
+    set_param(m, RILL_LEARNING_RATE, 0.1);
+    set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_INVSCALING);
+    w = malloc(rill_model_n_weights(m) * sizeof *w);
+    while (off < n) {
+        size_t take = sizes[k++ % 5];
+        long double l;
+        double pl, sl;
+        if (take > n - off)
+            take = n - off;
+        get_weights(m, w);
+        l = ref_sums(loss, X + off * d, y + off, take, d, K, w, NULL); /* before the step */
+        total += l;
+        ck_assert_int_eq(rill_step(m, X + off * d, y + off, take), RILL_OK);
+        off += take;
+        pl = get_param(m, RILL_STAT_PROGRESSIVE_LOSS);
+        sl = get_param(m, RILL_STAT_LOSS);
+        ck_assert_msg(fabs(pl - (double)(total / off)) <= 1e-12 * fabs((double)(total / off)),
+                      "%s after %zu rows: progressive loss %.17g, expected %.17Lg", loss_name(loss),
+                      off, pl, total / off);
+        ck_assert_msg(fabs(sl - (double)(l / take)) <= 1e-12 * fabs((double)(l / take)),
+                      "%s after %zu rows: RILL_STAT_LOSS %.17g, expected the step's mean loss "
+                      "before it %.17Lg",
+                      loss_name(loss), off, sl, l / take);
+    }
+    free(w);
+    free(X);
+    free(y);
+    rill_model_free(m);
+}
+END_TEST
+
+static Suite *step_suite(void)
+{
+    Suite *s = suite_create("step");
+    TCase *tc = tcase_create("schedules");
+    tcase_add_loop_test(tc, test_step_schedules, 0, 24);
+    tcase_add_test(tc, test_optimal_needs_l2);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("row_by_row");
+    tcase_add_loop_test(tc, test_row_by_row_is_an_epoch_loop, RILL_SQUARED, RILL_SOFTMAX + 1);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("average");
+    tcase_add_test(tc, test_average_is_mean_of_iterates);
+    tcase_add_test(tc, test_average_from_row_a);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("automatic_rate");
+    tcase_add_test(tc, test_automatic_rate_raw_diabetes);
+    tcase_add_test(tc, test_automatic_rate_cap);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("progressive_loss");
+    tcase_add_loop_test(tc, test_progressive_loss, 0, 3);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+RILL_TEST_MAIN(step_suite)

@@ -1,0 +1,1783 @@
+/*
+ * The micro-batch splitter (rill_stream_*) and the stochastic rill_fit built on it, held to
+ * references computed here or in ref.c, never to recorded outputs:
+ *
+ *  - chunking invariance (random partitions of the same rows, every mode and loss);
+ *  - PASS replayed k times = rill_fit with RILL_MAX_EPOCHS = k;
+ *  - EXACT = the closed-form ridge solution (long double Gaussian elimination here);
+ *  - mergeable gradient sums and a simulated sharded loop;
+ *  - a long stream under a counting allocator (no allocation after rill_stream_new);
+ *  - all-or-nothing pushes, borrowing (RILL_ESTATE), STEP = rill_step by hand;
+ *  - seeded shuffled epochs (rl_perm_at is a permutation), the progress callback.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "rill.h"
+#include "ref.h"
+#include "tmain.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+static const char *loss_name(int loss)
+{
+    return loss == RILL_SQUARED ? "squared" : loss == RILL_LOGISTIC ? "logistic" : "softmax";
+}
+
+static const char *mode_name(int mode)
+{
+    return mode == RILL_STREAM_STEP ? "STEP" : mode == RILL_STREAM_PASS ? "PASS" : "EXACT";
+}
+
+/* K: n_classes as rill_model_new takes it (0 squared, 2 logistic, K softmax). */
+static rill_model *new_model(int loss, size_t d, size_t K)
+{
+    rill_model *m = NULL;
+    int rc = rill_model_new(&m, loss, d, K);
+    ck_assert_msg(rc == RILL_OK && m != NULL, "rill_model_new(%s, %zu, %zu) = %d", loss_name(loss),
+                  d, K, rc);
+    return m;
+}
+
+static void set_param(rill_model *m, int p, double v)
+{
+    int rc = rill_model_set(m, p, v);
+    ck_assert_msg(rc == RILL_OK, "rill_model_set(%d, %g) = %d (%s)", p, v, rc, rill_model_error(m));
+}
+
+static double get_param(const rill_model *m, int p)
+{
+    double v = NAN;
+    int rc = rill_model_get(m, p, &v);
+    ck_assert_msg(rc == RILL_OK, "rill_model_get(%d) = %d", p, rc);
+    return v;
+}
+
+static double *get_weights(const rill_model *m)
+{
+    size_t nw = rill_model_n_weights(m);
+    double *w = malloc(nw * sizeof *w);
+    int rc;
+    ck_assert(w != NULL);
+    rc = rill_model_weights(m, w, nw);
+    ck_assert_msg(rc == RILL_OK, "rill_model_weights = %d", rc);
+    return w;
+}
+
+static int same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static rill_stream *new_stream(rill_model *m, size_t b, int mode)
+{
+    rill_stream *s = NULL;
+    int rc = rill_stream_new(&s, m, b, mode);
+    ck_assert_msg(rc == RILL_OK && s != NULL, "rill_stream_new(b=%zu, %s) = %d (%s)", b,
+                  mode_name(mode), rc, rill_model_error(m));
+    return s;
+}
+
+static void push_ok(rill_stream *s, rill_model *m, const double *X, const double *y, size_t n,
+                    const char *what)
+{
+    int rc = rill_stream_push(s, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_stream_push(%zu rows) = %d (%s)", what, n, rc,
+                  rill_model_error(m));
+}
+
+static void flush_ok(rill_stream *s, rill_model *m, const char *what)
+{
+    int rc = rill_stream_flush(s);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_stream_flush = %d (%s)", what, rc, rill_model_error(m));
+}
+
+/* A copy of rows [r0, r0 + n) in a 64-byte aligned buffer (as a stream's buffer is). */
+static double *aligned_copy(const double *src, size_t count)
+{
+    void *p = NULL;
+    ck_assert(posix_memalign(&p, 64, (count ? count : 1) * sizeof(double)) == 0);
+    memcpy(p, src, count * sizeof(double));
+    return p;
+}
+
+/* The objective of w on the data (long double reference). */
+static long double objective_at(int loss, const double *X, const double *y, size_t n, size_t d,
+                                size_t K, const double *w, double l2, double l1)
+{
+    return ref_objective_l(loss, X, y, n, d, K, w, l2, l1);
+}
+
+/* Loads diabetes with labels thresholded for logistic regression. */
+static void load_diabetes_logistic(ref_data *D)
+{
+    ref_load("diabetes.csv", D);
+    ref_threshold_labels(D->y, D->n, 140.0);
+}
+
+/* A problem: rows and the model configuration that goes with them. */
+typedef struct problem {
+    const char *name;
+    int loss;
+    size_t K; /* n_classes argument */
+    const double *X, *y;
+    size_t n, d;
+    double l2, l1;
+    int schedule;   /* 0 = default */
+    double lr;      /* learning rate, 0 = automatic */
+    double average; /* RILL_AVERAGE */
+} problem;
+
+static rill_model *problem_model(const problem *p)
+{
+    rill_model *m = new_model(p->loss, p->d, p->K);
+    set_param(m, RILL_L2, p->l2);
+    set_param(m, RILL_L1, p->l1);
+    if (p->schedule)
+        set_param(m, RILL_SCHEDULE, p->schedule);
+    set_param(m, RILL_LEARNING_RATE, p->lr);
+    set_param(m, RILL_AVERAGE, p->average);
+    return m;
+}
+
+/* ------------------------------------------------------------------ 1. chunking invariance */
+
+/* Size of the next push: 1, up to one micro-batch, up to a few, or up to everything left. */
+static size_t next_chunk(ref_rng *r, size_t b, size_t left)
+{
+    size_t c;
+    switch (ref_rng_u64(r) % 4) {
+    case 0: c = 1; break;
+    case 1: c = 1 + (size_t)(ref_rng_u64(r) % b); break;
+    case 2: c = 1 + (size_t)(ref_rng_u64(r) % (3 * b + 5)); break;
+    default: c = 1 + (size_t)(ref_rng_u64(r) % left); break;
+    }
+    return c < left ? c : left;
+}
+
+/* The observable result of a run: weights and statistics. */
+typedef struct outcome {
+    double *w;
+    double stats[6];
+    size_t nw;
+} outcome;
+
+static const int outcome_stats[6] = {RILL_STAT_STEPS,  RILL_STAT_ROWS,
+                                     RILL_STAT_LOSS,   RILL_STAT_PROGRESSIVE_LOSS,
+                                     RILL_STAT_EPOCHS, RILL_STAT_CONVERGED};
+
+/* partition: 0 = one push per pass, 1 = one row per push, else random chunks seeded by it. */
+static void run_stream(const problem *p, int mode, size_t b, int passes, uint64_t partition,
+                       outcome *out)
+{
+    rill_model *m = problem_model(p);
+    rill_stream *s = new_stream(m, b, mode);
+    ref_rng r;
+    int pass, i;
+    char what[160];
+    ref_rng_seed(&r, partition);
+    snprintf(what, sizeof what, "%s %s b=%zu partition %llu", p->name, mode_name(mode), b,
+             (unsigned long long)partition);
+    for (pass = 0; pass < passes; pass++) {
+        size_t off = 0;
+        while (off < p->n) {
+            size_t left = p->n - off;
+            size_t c = partition == 0 ? left : partition == 1 ? 1 : next_chunk(&r, b, left);
+            push_ok(s, m, p->X + off * p->d, p->y + off, c, what);
+            off += c;
+        }
+        flush_ok(s, m, what);
+    }
+    rill_stream_free(s);
+    out->w = get_weights(m);
+    out->nw = rill_model_n_weights(m);
+    for (i = 0; i < 6; i++)
+        out->stats[i] = get_param(m, outcome_stats[i]);
+    rill_model_free(m);
+}
+
+static void check_chunking(const problem *p, int mode, size_t b, int n_partitions)
+{
+    const int passes = mode == RILL_STREAM_PASS ? 3 : 2;
+    outcome ref, o;
+    uint64_t part;
+    int i;
+    run_stream(p, mode, b, passes, 0, &ref);
+    ck_assert_msg(ref_all_finite(ref.w, ref.nw), "%s %s b=%zu: non-finite weights", p->name,
+                  mode_name(mode), b);
+    for (part = 1; part < (uint64_t)n_partitions + 2; part++) {
+        run_stream(p, mode, b, passes, part == 1 ? 1 : 1000 + part * 7919, &o);
+        ck_assert_msg(memcmp(o.w, ref.w, ref.nw * sizeof(double)) == 0,
+                      "%s %s b=%zu: partition %llu gives different weights than one push per "
+                      "pass (max rel diff %g)",
+                      p->name, mode_name(mode), b, (unsigned long long)part,
+                      ref_max_rel_diff(o.w, ref.w, ref.nw, 1e-300));
+        for (i = 0; i < 6; i++)
+            ck_assert_msg(same_bits(o.stats[i], ref.stats[i]),
+                          "%s %s b=%zu: partition %llu: statistic %d is %.17g, one push gives "
+                          "%.17g",
+                          p->name, mode_name(mode), b, (unsigned long long)part, outcome_stats[i],
+                          o.stats[i], ref.stats[i]);
+        free(o.w);
+    }
+    free(ref.w);
+}
+
+START_TEST(test_chunking_invariance)
+{
+    static const size_t batch[] = {1, 7, 64, 100};
+    ref_data D, L, I;
+    ref_rng r;
+    double *Xs, *ys, *Xl, *yl, *Xk, *yk;
+    size_t bi, pi;
+    ref_load("diabetes.csv", &D);
+    load_diabetes_logistic(&L);
+    ref_load("iris.csv", &I);
+    ref_rng_seed(&r, 101);
+    ref_random_problem(&r, REF_SQUARED, 301, 6, 0, 2.0, &Xs, &ys);
+    ref_random_problem(&r, REF_LOGISTIC, 257, 5, 2, 1.0, &Xl, &yl);
+    ref_random_problem(&r, REF_SOFTMAX, 233, 4, 4, 1.0, &Xk, &yk);
+    {
+        const problem probs[] = {
+            {"squared/diabetes raw l2", RILL_SQUARED, 0, D.X, D.y, D.n, D.d, 1e-3, 0, 0, 0, 0},
+            {"squared/random l2+l1", RILL_SQUARED, 0, Xs, ys, 301, 6, 1e-3, 0.05, 0, 0, 0},
+            {"squared/random adagrad avg", RILL_SQUARED, 0, Xs, ys, 301, 6, 1e-2, 0,
+             RILL_SCHEDULE_ADAGRAD, 0.1, 20},
+            {"logistic/diabetes raw", RILL_LOGISTIC, 2, L.X, L.y, L.n, L.d, 1e-3, 0, 0, 0, 0},
+            {"logistic/random", RILL_LOGISTIC, 2, Xl, yl, 257, 5, 1e-2, 0, 0, 0, 0},
+            {"softmax/iris", RILL_SOFTMAX, 3, I.X, I.y, I.n, I.d, 1e-3, 0, 0, 0, 0},
+            {"softmax/random K=4 l1", RILL_SOFTMAX, 4, Xk, yk, 233, 4, 1e-3, 0.01,
+             RILL_SCHEDULE_CONSTANT, 0.05, 0},
+        };
+        for (pi = 0; pi < sizeof probs / sizeof probs[0]; pi++) {
+            for (bi = 0; bi < sizeof batch / sizeof batch[0]; bi++) {
+                check_chunking(&probs[pi], RILL_STREAM_STEP, batch[bi], 50);
+                check_chunking(&probs[pi], RILL_STREAM_PASS, batch[bi], 50);
+                if (probs[pi].loss == RILL_SQUARED && probs[pi].l1 == 0.0)
+                    check_chunking(&probs[pi], RILL_STREAM_EXACT, batch[bi], 50);
+            }
+            printf("chunking: %s: STEP, PASS%s bit-identical over 52 partitions x b in "
+                   "{1,7,64,100}\n",
+                   probs[pi].name,
+                   probs[pi].loss == RILL_SQUARED && probs[pi].l1 == 0.0 ? ", EXACT" : "");
+        }
+    }
+    free(Xs);
+    free(ys);
+    free(Xl);
+    free(yl);
+    free(Xk);
+    free(yk);
+    ref_data_free(&D);
+    ref_data_free(&L);
+    ref_data_free(&I);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ 2. PASS = rill_fit */
+
+static void check_pass_equals_fit(const char *name, int loss, size_t K, const double *X,
+                                  const double *y, size_t n, size_t d, double l2, size_t b,
+                                  int kmax)
+{
+    rill_model *sm = new_model(loss, d, K);
+    rill_stream *s;
+    const int bits = b % RILL_BLOCK_ROWS == 0 && rl_block_blas == NULL;
+    int k, n_bit_equal = 0;
+    double worst = 0.0;
+    set_param(sm, RILL_L2, l2);
+    s = new_stream(sm, b, RILL_STREAM_PASS);
+    for (k = 1; k <= kmax; k++) {
+        rill_model *f = new_model(loss, d, K);
+        size_t off = 0, chunk = 37;
+        double *wf, *ws, fe;
+        long double of, os;
+        int rc;
+        /* one more pass over the stream: uneven chunks */
+        while (off < n) {
+            size_t take = n - off < chunk ? n - off : chunk;
+            push_ok(s, sm, X + off * d, y + off, take, name);
+            off += take;
+            chunk = chunk == 37 ? 101 : 37;
+        }
+        flush_ok(s, sm, name);
+        set_param(f, RILL_L2, l2);
+        set_param(f, RILL_MAX_EPOCHS, k);
+        rc = rill_fit(f, X, y, n);
+        ck_assert_msg(rc == RILL_OK, "%s: rill_fit(max_epochs %d) = %d (%s)", name, k, rc,
+                      rill_model_error(f));
+        fe = get_param(f, RILL_STAT_EPOCHS);
+        ck_assert_msg(fe == k || (fe < k && get_param(f, RILL_STAT_CONVERGED) == 1.0),
+                      "%s: rill_fit with RILL_MAX_EPOCHS %d made %g epochs", name, k, fe);
+        wf = get_weights(f);
+        ws = get_weights(sm);
+        of = objective_at(loss, X, y, n, d, K, wf, l2, 0.0);
+        os = objective_at(loss, X, y, n, d, K, ws, l2, 0.0);
+        if (memcmp(wf, ws, rill_model_n_weights(f) * sizeof(double)) == 0)
+            n_bit_equal++;
+        if (bits)
+            ck_assert_msg(memcmp(wf, ws, rill_model_n_weights(f) * sizeof(double)) == 0,
+                          "%s: b=%zu (multiple of %d, portable kernels): %d PASS replays are not "
+                          "bit-identical to rill_fit with RILL_MAX_EPOCHS %d (max rel diff %g)",
+                          name, b, RILL_BLOCK_ROWS, k, k,
+                          ref_max_rel_diff(ws, wf, rill_model_n_weights(f), 1e-300));
+        ck_assert_msg(fabsl(os - of) <= 1e-10L * fabsl(of),
+                      "%s: b=%zu: after %d epochs the PASS stream's objective %.17Lg differs "
+                      "from rill_fit's %.17Lg by %.3g relative (allowed 1e-10)",
+                      name, b, k, os, of, (double)(fabsl(os - of) / fabsl(of)));
+        if ((double)(fabsl(os - of) / fabsl(of)) > worst)
+            worst = (double)(fabsl(os - of) / fabsl(of));
+        /* both report the objective of their accepted point the same way */
+        ck_assert_msg(fabs(get_param(sm, RILL_STAT_LOSS) - get_param(f, RILL_STAT_LOSS)) <=
+                          1e-10 * fabs(get_param(f, RILL_STAT_LOSS)),
+                      "%s: b=%zu, k=%d: RILL_STAT_LOSS %.17g (PASS) vs %.17g (rill_fit)", name, b,
+                      k, get_param(sm, RILL_STAT_LOSS), get_param(f, RILL_STAT_LOSS));
+        free(wf);
+        free(ws);
+        rill_model_free(f);
+    }
+    printf("PASS = rill_fit: %s, b=%zu: k = 1..%d, %d of %d bit-identical%s, worst objective rel "
+           "diff %.3g\n",
+           name, b, kmax, n_bit_equal, kmax, bits ? " (required)" : "", worst);
+    rill_stream_free(s);
+    rill_model_free(sm);
+}
+
+START_TEST(test_pass_equals_fit)
+{
+    static const size_t batch[] = {64, 128, 512, 1, 7, 50, 100};
+    ref_data D, L, I;
+    size_t bi;
+    ref_load("diabetes.csv", &D);
+    load_diabetes_logistic(&L);
+    ref_load("iris.csv", &I);
+    for (bi = 0; bi < sizeof batch / sizeof batch[0]; bi++) {
+        check_pass_equals_fit("squared/diabetes raw l2 1e-3", RILL_SQUARED, 0, D.X, D.y, D.n, D.d,
+                              1e-3, batch[bi], 30);
+        check_pass_equals_fit("logistic/diabetes raw l2 1e-3", RILL_LOGISTIC, 2, L.X, L.y, L.n,
+                              L.d, 1e-3, batch[bi], 30);
+    }
+    check_pass_equals_fit("softmax/iris l2 1e-3", RILL_SOFTMAX, 3, I.X, I.y, I.n, I.d, 1e-3, 64,
+                          30);
+    check_pass_equals_fit("softmax/iris l2 1e-3", RILL_SOFTMAX, 3, I.X, I.y, I.n, I.d, 1e-3, 10,
+                          30);
+    ref_data_free(&D);
+    ref_data_free(&L);
+    ref_data_free(&I);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ 3. EXACT = ridge */
+
+/*
+ * Reference ridge by the normal equations in long double, Gaussian elimination with partial
+ * pivoting. fit_intercept: on centred data, intercept = ybar - xbar'w. Otherwise the intercept
+ * is b0 and (X'X/n + l2 I) w = X'(y - b0)/n. Returns -1 if a pivot vanishes (relative 1e-15).
+ */
+static int ridge_ge(const double *X, const double *y, size_t n, size_t d, double l2,
+                    int fit_intercept, double b0, double *W)
+{
+    long double *A = calloc(d * (d + 1), sizeof *A), *mx = calloc(d, sizeof *mx), my = 0.0L;
+    long double scale = 0.0L;
+    size_t i, j, k, c;
+    int rc = 0;
+    ck_assert(A != NULL && mx != NULL);
+    if (fit_intercept) {
+        for (i = 0; i < n; i++) {
+            for (j = 0; j < d; j++)
+                mx[j] += X[i * d + j];
+            my += y[i];
+        }
+        for (j = 0; j < d; j++)
+            mx[j] /= (long double)n;
+        my /= (long double)n;
+    } else {
+        my = b0;
+    }
+    /* augmented [A | rhs], d x (d + 1) */
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < d; j++) {
+            long double xj = (long double)X[i * d + j] - mx[j];
+            for (k = 0; k < d; k++)
+                A[j * (d + 1) + k] += xj * ((long double)X[i * d + k] - mx[k]);
+            A[j * (d + 1) + d] += xj * ((long double)y[i] - my);
+        }
+    }
+    for (j = 0; j < d; j++) {
+        for (k = 0; k <= d; k++)
+            A[j * (d + 1) + k] /= (long double)n;
+        A[j * (d + 1) + j] += (long double)l2;
+        if (fabsl(A[j * (d + 1) + j]) > scale)
+            scale = fabsl(A[j * (d + 1) + j]);
+    }
+    for (c = 0; c < d && rc == 0; c++) {
+        size_t piv = c;
+        for (i = c + 1; i < d; i++)
+            if (fabsl(A[i * (d + 1) + c]) > fabsl(A[piv * (d + 1) + c]))
+                piv = i;
+        if (!(fabsl(A[piv * (d + 1) + c]) > 1e-15L * scale)) {
+            rc = -1;
+            break;
+        }
+        if (piv != c)
+            for (k = 0; k <= d; k++) {
+                long double t = A[c * (d + 1) + k];
+                A[c * (d + 1) + k] = A[piv * (d + 1) + k];
+                A[piv * (d + 1) + k] = t;
+            }
+        for (i = c + 1; i < d; i++) {
+            long double f = A[i * (d + 1) + c] / A[c * (d + 1) + c];
+            for (k = c; k <= d; k++)
+                A[i * (d + 1) + k] -= f * A[c * (d + 1) + k];
+        }
+    }
+    if (rc == 0) {
+        long double *w = calloc(d, sizeof *w), b = my;
+        for (i = d; i-- > 0;) {
+            long double t = A[i * (d + 1) + d];
+            for (k = i + 1; k < d; k++)
+                t -= A[i * (d + 1) + k] * w[k];
+            w[i] = t / A[i * (d + 1) + i];
+        }
+        for (j = 0; j < d; j++) {
+            W[j] = (double)w[j];
+            b -= mx[j] * w[j];
+        }
+        W[d] = fit_intercept ? (double)b : b0;
+        free(w);
+    }
+    free(A);
+    free(mx);
+    return rc;
+}
+
+/* max_j |a_j - b_j| / max_j |b_j| over the d feature weights, and the intercept alone. */
+static void compare_ridge(const char *what, const double *w, const double *ref, size_t d,
+                          double tol)
+{
+    double rw = ref_max_rel_diff(w, ref, d, 1e-300);
+    double rb = fabs(w[d] - ref[d]) / fmax(fabs(ref[d]), 1e-300);
+    double worst_comp = 0.0;
+    size_t j;
+    for (j = 0; j < d; j++) {
+        double e = fabs(w[j] - ref[j]) / fmax(fabs(ref[j]), 1e-300);
+        worst_comp = e > worst_comp ? e : worst_comp;
+    }
+    printf("EXACT: %s: weights rel diff %.3g (worst component %.3g), intercept %.3g\n", what, rw,
+           worst_comp, rb);
+    ck_assert_msg(rw <= tol, "%s: EXACT weights differ from the closed form by %.3g (relative, "
+                             "allowed %g)",
+                  what, rw, tol);
+    ck_assert_msg(rb <= tol || fabs(w[d] - ref[d]) <= tol * ref_max_abs(ref, d + 1),
+                  "%s: EXACT intercept %.17g vs closed form %.17g", what, w[d], ref[d]);
+}
+
+static void check_exact(const char *name, const double *X, const double *y, size_t n, size_t d,
+                        double l2, size_t b)
+{
+    rill_model *m = new_model(RILL_SQUARED, d, 0);
+    rill_stream *s;
+    double *ref = malloc((d + 1) * sizeof *ref), *w;
+    size_t off = 0, chunk = 1;
+    char what[160];
+    long double f;
+    snprintf(what, sizeof what, "%s l2=%g b=%zu", name, l2, b);
+    ck_assert_msg(ridge_ge(X, y, n, d, l2, 1, 0.0, ref) == 0, "%s: reference is singular", what);
+    set_param(m, RILL_L2, l2);
+    s = new_stream(m, b, RILL_STREAM_EXACT);
+    while (off < n) {
+        size_t take = n - off < chunk ? n - off : chunk;
+        push_ok(s, m, X + off * d, y + off, take, what);
+        off += take;
+        chunk = chunk * 3 + 1;
+    }
+    flush_ok(s, m, what);
+    rill_stream_free(s);
+    w = get_weights(m);
+    compare_ridge(what, w, ref, d, 1e-8);
+    f = objective_at(RILL_SQUARED, X, y, n, d, 0, w, l2, 0.0);
+    ck_assert_msg(fabs(get_param(m, RILL_STAT_LOSS) - (double)f) <= 1e-8 * (double)f,
+                  "%s: RILL_STAT_LOSS %.17g after EXACT is not the objective at the weights "
+                  "%.17Lg",
+                  what, get_param(m, RILL_STAT_LOSS), f);
+    free(w);
+    free(ref);
+    rill_model_free(m);
+}
+
+START_TEST(test_exact_equals_ridge)
+{
+    static const size_t batch[] = {1, 7, 64, 100, 4096};
+    ref_data D;
+    size_t bi;
+    ref_load("diabetes.csv", &D);
+    for (bi = 0; bi < sizeof batch / sizeof batch[0]; bi++) {
+        check_exact("diabetes raw", D.X, D.y, D.n, D.d, 1e-3, batch[bi]);
+        check_exact("diabetes raw", D.X, D.y, D.n, D.d, 0.0, batch[bi]);
+        check_exact("diabetes raw", D.X, D.y, D.n, D.d, 10.0, batch[bi]);
+    }
+    ref_data_free(&D);
+}
+END_TEST
+
+/* Offset data: EXACT merges centred moments, so a large common offset must not hurt it. */
+START_TEST(test_exact_offset_data)
+{
+    ref_rng r;
+    double *X, *y;
+    size_t i, n = 500, d = 4;
+    ref_rng_seed(&r, 7);
+    ref_random_problem(&r, REF_SQUARED, n, d, 0, 1.0, &X, &y);
+    for (i = 0; i < n * d; i++)
+        X[i] += 1e4;
+    for (i = 0; i < n; i++)
+        y[i] += 1e3;
+    check_exact("random offset 1e4", X, y, n, d, 0.0, 16);
+    check_exact("random offset 1e4", X, y, n, d, 1e-2, 33);
+    free(X);
+    free(y);
+}
+END_TEST
+
+START_TEST(test_exact_errors)
+{
+    ref_data D;
+    rill_model *m, *lg, *sm;
+    rill_stream *s = NULL, *sentinel = (rill_stream *)&s;
+    double *X2, *w0, *w;
+    size_t i, j, d;
+    int rc;
+    static const int bad_modes[] = {0, 4, -1, 99, 1000};
+    ref_load("diabetes.csv", &D);
+    d = D.d;
+
+    /* singular: a duplicated column, l2 = 0 */
+    X2 = malloc(D.n * (d + 1) * sizeof *X2);
+    for (i = 0; i < D.n; i++) {
+        for (j = 0; j < d; j++)
+            X2[i * (d + 1) + j] = D.X[i * d + j];
+        X2[i * (d + 1) + d] = D.X[i * d + 2];
+    }
+    m = new_model(RILL_SQUARED, d + 1, 0);
+    w0 = get_weights(m);
+    s = new_stream(m, 32, RILL_STREAM_EXACT);
+    push_ok(s, m, X2, D.y, D.n, "singular");
+    rc = rill_stream_flush(s);
+    ck_assert_msg(rc == RILL_EDATA, "EXACT flush on a duplicated column with l2 = 0 = %d, want "
+                                    "RILL_EDATA",
+                  rc);
+    ck_assert_msg(strlen(rill_model_error(m)) > 0, "EXACT singular: no error message");
+    printf("EXACT singular: \"%s\"\n", rill_model_error(m));
+    w = get_weights(m);
+    ck_assert_msg(memcmp(w, w0, (d + 2) * sizeof *w) == 0,
+                  "EXACT singular flush changed the weights");
+    free(w);
+    rill_stream_free(s);
+    /* the stream is gone: the model is free again, and with l2 > 0 it is well-posed */
+    set_param(m, RILL_L2, 1e-2);
+    rill_model_free(m);
+    check_exact("diabetes + duplicated column", X2, D.y, D.n, d + 1, 1e-2, 50);
+    {
+        /* a constant column is singular too (after centring) */
+        for (i = 0; i < D.n; i++)
+            X2[i * (d + 1) + d] = 3.0;
+        m = new_model(RILL_SQUARED, d + 1, 0);
+        s = new_stream(m, 100, RILL_STREAM_EXACT);
+        push_ok(s, m, X2, D.y, D.n, "constant column");
+        rc = rill_stream_flush(s);
+        ck_assert_msg(rc == RILL_EDATA, "EXACT flush with a constant column, l2 = 0 = %d", rc);
+        ck_assert_msg(strlen(rill_model_error(m)) > 0, "EXACT constant column: no message");
+        rill_stream_free(s);
+        rill_model_free(m);
+    }
+    free(X2);
+    free(w0);
+
+    /* EXACT refuses L1 and non-squared losses at rill_stream_new; out is left untouched */
+    m = new_model(RILL_SQUARED, d, 0);
+    set_param(m, RILL_L1, 0.1);
+    s = sentinel;
+    rc = rill_stream_new(&s, m, 10, RILL_STREAM_EXACT);
+    ck_assert_msg(rc == RILL_EINVAL, "EXACT with L1: rill_stream_new = %d, want RILL_EINVAL", rc);
+    ck_assert_msg(s == sentinel, "failed rill_stream_new wrote *out");
+    ck_assert_msg(strlen(rill_model_error(m)) > 0, "EXACT with L1: no message");
+    lg = new_model(RILL_LOGISTIC, d, 2);
+    rc = rill_stream_new(&s, lg, 10, RILL_STREAM_EXACT);
+    ck_assert_msg(rc == RILL_EINVAL, "EXACT with logistic: rill_stream_new = %d", rc);
+    sm = new_model(RILL_SOFTMAX, d, 3);
+    rc = rill_stream_new(&s, sm, 10, RILL_STREAM_EXACT);
+    ck_assert_msg(rc == RILL_EINVAL, "EXACT with softmax: rill_stream_new = %d", rc);
+    ck_assert(s == sentinel);
+    /* unknown modes */
+    for (i = 0; i < sizeof bad_modes / sizeof bad_modes[0]; i++) {
+        rc = rill_stream_new(&s, lg, 10, bad_modes[i]);
+        ck_assert_msg(rc == RILL_EUNSUPPORTED, "rill_stream_new(mode %d) = %d, want "
+                                               "RILL_EUNSUPPORTED",
+                      bad_modes[i], rc);
+        ck_assert(s == sentinel);
+    }
+    rc = rill_stream_new(&s, lg, 0, RILL_STREAM_STEP);
+    ck_assert_msg(rc == RILL_EINVAL, "rill_stream_new(batch_rows 0) = %d", rc);
+    ck_assert_int_eq(rill_stream_new(NULL, lg, 10, RILL_STREAM_STEP), RILL_EINVAL);
+    ck_assert_int_eq(rill_stream_new(&s, NULL, 10, RILL_STREAM_STEP), RILL_EINVAL);
+    ck_assert(s == sentinel);
+    rill_model_free(m);
+    rill_model_free(lg);
+    rill_model_free(sm);
+    ref_data_free(&D);
+}
+END_TEST
+
+/* fit_intercept 0: the intercept stays as set (bit for bit), the rest is the ridge solution. */
+START_TEST(test_exact_fixed_intercept)
+{
+    ref_data D;
+    static const double b0s[] = {0.0, 100.0, -37.25};
+    static const double l2s[] = {0.0, 1e-3};
+    size_t bi, li, nw;
+    ref_load("diabetes.csv", &D);
+    nw = D.d + 1;
+    for (bi = 0; bi < 3; bi++) {
+        for (li = 0; li < 2; li++) {
+            rill_model *m = new_model(RILL_SQUARED, D.d, 0);
+            rill_stream *s;
+            double *w0 = calloc(nw, sizeof *w0), *ref = malloc(nw * sizeof *ref), *w;
+            char what[128];
+            snprintf(what, sizeof what, "fit_intercept 0, b0 = %g, l2 = %g", b0s[bi], l2s[li]);
+            w0[D.d] = b0s[bi];
+            w0[0] = 5.0; /* a non-intercept weight EXACT overwrites */
+            ck_assert_int_eq(rill_model_set_weights(m, w0, nw), RILL_OK);
+            set_param(m, RILL_FIT_INTERCEPT, 0);
+            set_param(m, RILL_L2, l2s[li]);
+            ck_assert_msg(ridge_ge(D.X, D.y, D.n, D.d, l2s[li], 0, b0s[bi], ref) == 0,
+                          "%s: reference singular", what);
+            s = new_stream(m, 64, RILL_STREAM_EXACT);
+            push_ok(s, m, D.X, D.y, 100, what);
+            push_ok(s, m, D.X + 100 * D.d, D.y + 100, D.n - 100, what);
+            flush_ok(s, m, what);
+            rill_stream_free(s);
+            w = get_weights(m);
+            ck_assert_msg(same_bits(w[D.d], b0s[bi]),
+                          "%s: the intercept moved to %.17g with RILL_FIT_INTERCEPT = 0", what,
+                          w[D.d]);
+            compare_ridge(what, w, ref, D.d, 1e-8);
+            free(w);
+            free(w0);
+            free(ref);
+            rill_model_free(m);
+        }
+    }
+    ref_data_free(&D);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ 4. mergeable sums */
+
+static double *random_weights(ref_rng *r, size_t nw, double scale)
+{
+    double *w = malloc(nw * sizeof *w);
+    size_t j;
+    for (j = 0; j < nw; j++)
+        w[j] = scale * ref_rng_normal(r);
+    return w;
+}
+
+static void check_halves(const char *name, int loss, size_t K, const double *X, const double *y,
+                         size_t n, size_t d, size_t split, ref_rng *r, double wscale)
+{
+    rill_model *m = new_model(loss, d, K);
+    size_t nw = rill_model_n_weights(m), j;
+    double *w = random_weights(r, nw, wscale);
+    double *ga = malloc(nw * sizeof *ga), *gb = malloc(nw * sizeof *gb);
+    double *g = malloc(nw * sizeof *g), la, lb, l, rel_g, rel_l;
+    ck_assert_int_eq(rill_model_set_weights(m, w, nw), RILL_OK);
+    ck_assert_int_eq(rill_gradient(m, X, y, split, ga, &la), RILL_OK);
+    ck_assert_int_eq(rill_gradient(m, X + split * d, y + split, n - split, gb, &lb), RILL_OK);
+    ck_assert_int_eq(rill_gradient(m, X, y, n, g, &l), RILL_OK);
+    for (j = 0; j < nw; j++)
+        ga[j] += gb[j];
+    rel_g = ref_max_rel_diff(ga, g, nw, 1e-300);
+    rel_l = fabs((la + lb) - l) / fabs(l);
+    ck_assert_msg(rel_g <= 1e-12 && rel_l <= 1e-12,
+                  "%s: split at %zu: halves' sums differ from the whole: gradient %.3g, loss "
+                  "%.3g (relative, allowed 1e-12)",
+                  name, split, rel_g, rel_l);
+    if (split % RILL_BLOCK_ROWS == 0)
+        printf("mergeable: %s split at %zu (block multiple): %s (gradient rel %.3g)\n", name,
+               split,
+               memcmp(ga, g, nw * sizeof *g) == 0 && same_bits(la + lb, l) ? "bit-identical"
+                                                                           : "NOT bit-identical",
+               rel_g);
+    free(w);
+    free(ga);
+    free(gb);
+    free(g);
+    rill_model_free(m);
+}
+
+/* Drives the batch optimizer with the sum over 4 uneven shards until converged. */
+static void check_shards(const char *name, int loss, size_t K, const double *X, const double *y,
+                         size_t n, size_t d, double l2)
+{
+    rill_model *f = new_model(loss, d, K), *m = new_model(loss, d, K);
+    size_t nw = rill_model_n_weights(m), cut[5], sh, j;
+    double *tot = malloc(nw * sizeof *tot), *g = malloc(nw * sizeof *g), ltot, l, *wf, *wm;
+    long double of, om;
+    int rc, epoch, epochs = 0;
+    cut[0] = 0;
+    cut[1] = n / 7;
+    cut[2] = n / 7 + n / 3;
+    cut[3] = n - n / 5;
+    cut[4] = n;
+    /* default RILL_TOL: a tighter one reaches the numerical floor, where rill_fit stops on a
+     * stalled line search that a manual loop cannot observe (RILL_STAT_CONVERGED stays 0) */
+    set_param(f, RILL_L2, l2);
+    set_param(m, RILL_L2, l2);
+    rc = rill_fit(f, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d", name, rc);
+    for (epoch = 0; epoch < 1000; epoch++) {
+        memset(tot, 0, nw * sizeof *tot);
+        ltot = 0.0;
+        for (sh = 0; sh < 4; sh++) {
+            rc = rill_gradient(m, X + cut[sh] * d, y + cut[sh], cut[sh + 1] - cut[sh], g, &l);
+            ck_assert_msg(rc == RILL_OK, "%s: shard %zu rill_gradient = %d", name, sh, rc);
+            for (j = 0; j < nw; j++)
+                tot[j] += g[j];
+            ltot += l;
+        }
+        rc = rill_apply_gradient(m, tot, ltot, (double)n);
+        ck_assert_msg(rc == RILL_OK, "%s: rill_apply_gradient (epoch %d) = %d (%s)", name,
+                      epoch + 1, rc, rill_model_error(m));
+        epochs++;
+        if (get_param(m, RILL_STAT_CONVERGED) == 1.0)
+            break;
+    }
+    wf = get_weights(f);
+    wm = get_weights(m);
+    of = objective_at(loss, X, y, n, d, K, wf, l2, 0.0);
+    om = objective_at(loss, X, y, n, d, K, wm, l2, 0.0);
+    printf("sharded loop: %s: %d epochs (rill_fit %g), objective %.17Lg vs %.17Lg, rel %.3g\n",
+           name, epochs, get_param(f, RILL_STAT_EPOCHS), om, of,
+           (double)(fabsl(om - of) / fabsl(of)));
+    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0,
+                  "%s: the 4-shard loop did not converge in 1000 epochs", name);
+    ck_assert_msg(fabsl(om - of) <= 1e-10L * fabsl(of),
+                  "%s: the 4-shard loop reached objective %.17Lg, rill_fit %.17Lg (relative "
+                  "%.3g, allowed 1e-10)",
+                  name, om, of, (double)(fabsl(om - of) / fabsl(of)));
+    free(tot);
+    free(g);
+    free(wf);
+    free(wm);
+    rill_model_free(f);
+    rill_model_free(m);
+}
+
+START_TEST(test_mergeable_sums)
+{
+    ref_data D, L, I, G;
+    ref_rng r;
+    static const size_t splits[] = {1, 63, 64, 128, 221, 300};
+    size_t si;
+    ref_load("diabetes.csv", &D);
+    load_diabetes_logistic(&L);
+    ref_load("iris.csv", &I);
+    ref_load("digits.csv", &G);
+    ref_rng_seed(&r, 4242);
+    for (si = 0; si < sizeof splits / sizeof splits[0]; si++) {
+        check_halves("squared/diabetes", RILL_SQUARED, 0, D.X, D.y, D.n, D.d, splits[si], &r,
+                     0.01);
+        check_halves("logistic/diabetes", RILL_LOGISTIC, 2, L.X, L.y, L.n, L.d, splits[si], &r,
+                     0.01);
+        check_halves("softmax/digits", RILL_SOFTMAX, 10, G.X, G.y, G.n, G.d, splits[si] * 3, &r,
+                     0.05);
+    }
+    check_halves("softmax/iris", RILL_SOFTMAX, 3, I.X, I.y, I.n, I.d, 75, &r, 0.5);
+    check_shards("squared/diabetes raw l2 1e-3", RILL_SQUARED, 0, D.X, D.y, D.n, D.d, 1e-3);
+    check_shards("logistic/diabetes raw l2 1e-3", RILL_LOGISTIC, 2, L.X, L.y, L.n, L.d, 1e-3);
+    check_shards("softmax/iris l2 1e-3", RILL_SOFTMAX, 3, I.X, I.y, I.n, I.d, 1e-3);
+    ref_data_free(&D);
+    ref_data_free(&L);
+    ref_data_free(&I);
+    ref_data_free(&G);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ 5. long stream memory */
+
+#define MAX_LIVE 64
+
+typedef struct counting {
+    size_t n_alloc, n_free, live, bad_free;
+    void *ptr[MAX_LIVE];
+    size_t size[MAX_LIVE];
+} counting;
+
+static void *count_alloc(void *ctx, size_t size, size_t align)
+{
+    counting *c = ctx;
+    void *p = NULL;
+    size_t i;
+    c->n_alloc++;
+    if (align < sizeof(void *))
+        align = sizeof(void *);
+    if (posix_memalign(&p, align, size ? size : 1) != 0)
+        return NULL;
+    for (i = 0; i < MAX_LIVE; i++)
+        if (!c->ptr[i]) {
+            c->ptr[i] = p;
+            c->size[i] = size;
+            break;
+        }
+    ck_assert_msg(i < MAX_LIVE, "counting allocator: more than %d live blocks", MAX_LIVE);
+    c->live += size;
+    return p;
+}
+
+static void count_free(void *ctx, void *p, size_t size)
+{
+    counting *c = ctx;
+    size_t i;
+    if (!p)
+        return;
+    c->n_free++;
+    for (i = 0; i < MAX_LIVE; i++)
+        if (c->ptr[i] == p)
+            break;
+    if (i == MAX_LIVE || c->size[i] != size) {
+        c->bad_free++;
+    } else {
+        c->ptr[i] = NULL;
+        c->live -= size;
+    }
+    free(p);
+}
+
+/* Row i of the generated stream (deterministic in i): logistic labels from a fixed model. */
+static void gen_row(uint64_t i, size_t d, double *x, double *y)
+{
+    ref_rng r;
+    double z = 0.3;
+    size_t j;
+    ref_rng_seed(&r, 0x5eed0000ull + i);
+    for (j = 0; j < d; j++) {
+        x[j] = ref_rng_normal(&r) * (double)(j + 1);
+        z += x[j] * (j % 2 ? 0.5 : -0.25) / (double)(j + 1);
+    }
+    *y = ref_rng_uniform(&r) < 1.0 / (1.0 + exp(-z)) ? 1.0 : 0.0;
+}
+
+START_TEST(test_long_stream_memory)
+{
+    const size_t d = 5, b = 50, n = 100 * b, cap = 173;
+    const int passes = 12;
+    counting c;
+    rill_alloc a;
+    rill_model *m = NULL, *f;
+    rill_stream *s;
+    double *x = malloc(cap * d * sizeof *x), *y = malloc(cap * sizeof *y);
+    double *X = malloc(n * d * sizeof *X), *Y = malloc(n * sizeof *Y), *wm, *wf;
+    size_t allocs, frees, live, model_live, i, nw;
+    long double om, of;
+    int pass, rc;
+    ref_rng chunks;
+
+    memset(&c, 0, sizeof c);
+    a.alloc = count_alloc;
+    a.free = count_free;
+    a.ctx = &c;
+    rc = rill_model_new_alloc(&m, RILL_LOGISTIC, d, 2, &a);
+    ck_assert_msg(rc == RILL_OK, "rill_model_new_alloc = %d", rc);
+    set_param(m, RILL_L2, 1e-3);
+    model_live = c.live;
+    s = new_stream(m, b, RILL_STREAM_PASS);
+    allocs = c.n_alloc;
+    frees = c.n_free;
+    live = c.live;
+    ck_assert_msg(live > model_live, "rill_stream_new allocated nothing through the model's "
+                                     "allocator");
+    ref_rng_seed(&chunks, 99);
+    for (pass = 0; pass < passes; pass++) {
+        uint64_t row = 0;
+        while (row < n) {
+            size_t k = 1 + (size_t)(ref_rng_u64(&chunks) % cap);
+            if (k > n - row)
+                k = (size_t)(n - row);
+            for (i = 0; i < k; i++)
+                gen_row(row + i, d, x + i * d, y + i);
+            push_ok(s, m, x, y, k, "long stream");
+            row += k;
+            ck_assert_msg(c.n_alloc == allocs && c.n_free == frees && c.live == live,
+                          "rill_stream_push allocated or freed (allocs %zu -> %zu, frees %zu -> "
+                          "%zu, live %zu -> %zu bytes)",
+                          allocs, c.n_alloc, frees, c.n_free, live, c.live);
+        }
+        flush_ok(s, m, "long stream");
+        ck_assert_msg(c.n_alloc == allocs && c.n_free == frees && c.live == live,
+                      "rill_stream_flush allocated or freed (allocs %zu -> %zu, live %zu -> %zu)",
+                      allocs, c.n_alloc, live, c.live);
+    }
+    rill_stream_free(s);
+    ck_assert_msg(c.live == model_live && c.bad_free == 0,
+                  "rill_stream_free: live bytes %zu, want %zu (bad frees %zu)", c.live,
+                  model_live, c.bad_free);
+
+    /* the same rows, materialized, through rill_fit */
+    for (i = 0; i < n; i++)
+        gen_row(i, d, X + i * d, Y + i);
+    f = new_model(RILL_LOGISTIC, d, 2);
+    set_param(f, RILL_L2, 1e-3);
+    set_param(f, RILL_MAX_EPOCHS, passes);
+    rc = rill_fit(f, X, Y, n);
+    ck_assert_msg(rc == RILL_OK, "rill_fit = %d", rc);
+    nw = rill_model_n_weights(f);
+    wm = get_weights(m);
+    wf = get_weights(f);
+    om = objective_at(RILL_LOGISTIC, X, Y, n, d, 2, wm, 1e-3, 0.0);
+    of = objective_at(RILL_LOGISTIC, X, Y, n, d, 2, wf, 1e-3, 0.0);
+    printf("long stream: %zu rows x %d passes through a %zu-row buffer, stream bytes %zu, "
+           "objective %.17Lg vs rill_fit %.17Lg (%s)\n",
+           n, passes, b, live - model_live, om, of,
+           memcmp(wm, wf, nw * sizeof *wm) == 0 ? "bit-identical" : "not bit-identical");
+    ck_assert_msg(fabsl(om - of) <= 1e-10L * fabsl(of),
+                  "long PASS stream objective %.17Lg vs rill_fit %.17Lg", om, of);
+    rill_model_free(m);
+    ck_assert_msg(c.live == 0 && c.n_alloc == c.n_free && c.bad_free == 0,
+                  "leak: live %zu bytes, %zu allocs, %zu frees, %zu bad frees", c.live, c.n_alloc,
+                  c.n_free, c.bad_free);
+    rill_model_free(f);
+    free(x);
+    free(y);
+    free(X);
+    free(Y);
+    free(wm);
+    free(wf);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ 6. all-or-nothing push */
+
+/* Parses the number after the first occurrence of key in msg; -1 if absent. */
+static long number_after(const char *msg, const char *key)
+{
+    const char *p = strstr(msg, key);
+    char *end;
+    long v;
+    if (!p)
+        return -1;
+    p += strlen(key);
+    v = strtol(p, &end, 10);
+    return end == p ? -1 : v;
+}
+
+static void check_bad_push(int mode, int bad_label)
+{
+    const size_t d = 4, n = 60, b = 4, before = 13, chunk = 10, bad = 5, col = 2;
+    ref_rng r;
+    double *X, *y, *bx, *by, *w_before, *w, *wr;
+    rill_model *t, *ref;
+    rill_stream *st, *sr;
+    double rows_before, steps_before;
+    const char *msg;
+    char what[96];
+    int rc, attempt;
+    const int loss = bad_label ? RILL_LOGISTIC : RILL_SQUARED;
+    const size_t K = bad_label ? 2 : 0;
+    snprintf(what, sizeof what, "%s, bad %s", mode_name(mode), bad_label ? "label" : "cell");
+    ref_rng_seed(&r, 66);
+    ref_random_problem(&r, loss, n, d, K, 1.0, &X, &y);
+    t = new_model(loss, d, K);
+    ref = new_model(loss, d, K);
+    set_param(t, RILL_L2, 1e-3);
+    set_param(ref, RILL_L2, 1e-3);
+    st = new_stream(t, b, mode);
+    sr = new_stream(ref, b, mode);
+    /* earlier pushes: 6 + 7 rows (3 micro-batches run, 1 row buffered) */
+    push_ok(st, t, X, y, 6, what);
+    push_ok(st, t, X + 6 * d, y + 6, before - 6, what);
+    push_ok(sr, ref, X, y, before, what);
+    w_before = get_weights(t);
+    rows_before = get_param(t, RILL_STAT_ROWS);
+    steps_before = get_param(t, RILL_STAT_STEPS);
+    if (mode == RILL_STREAM_STEP)
+        ck_assert_msg(steps_before == 3.0, "%s: 13 rows in 4-row micro-batches made %g steps", what,
+                      steps_before);
+
+    bx = malloc(chunk * d * sizeof *bx);
+    by = malloc(chunk * sizeof *by);
+    memcpy(bx, X + before * d, chunk * d * sizeof *bx);
+    memcpy(by, y + before, chunk * sizeof *by);
+    if (bad_label)
+        by[bad] = 0.5;
+    else
+        bx[bad * d + col] = NAN;
+    for (attempt = 0; attempt < 2; attempt++) { /* a refused push does not move the index */
+        rc = rill_stream_push(st, bx, by, chunk);
+        ck_assert_msg(rc == RILL_EDATA, "%s: push with a bad row = %d, want RILL_EDATA", what, rc);
+        msg = rill_model_error(t);
+        printf("bad push (%s): \"%s\"\n", what, msg);
+        ck_assert_msg(number_after(msg, "row ") == (long)(before + bad),
+                      "%s: the error \"%s\" does not name stream row %zu", what, msg,
+                      before + bad);
+        if (bad_label)
+            ck_assert_msg(strstr(msg, "label") != NULL, "%s: \"%s\" does not name the label", what,
+                          msg);
+        else
+            ck_assert_msg(number_after(msg, "column ") == (long)col,
+                          "%s: the error \"%s\" does not name column %zu", what, msg, col);
+        w = get_weights(t);
+        ck_assert_msg(memcmp(w, w_before, rill_model_n_weights(t) * sizeof *w) == 0,
+                      "%s: the refused push changed the weights (the rows before the bad one "
+                      "completed a micro-batch)",
+                      what);
+        ck_assert_msg(get_param(t, RILL_STAT_ROWS) == rows_before &&
+                          get_param(t, RILL_STAT_STEPS) == steps_before,
+                      "%s: the refused push changed RILL_STAT_ROWS/STEPS", what);
+        free(w);
+    }
+    /* an Inf in X too */
+    if (!bad_label) {
+        bx[bad * d + col] = X[(before + bad) * d + col];
+        bx[7 * d + 0] = -INFINITY;
+        rc = rill_stream_push(st, bx, by, chunk);
+        ck_assert_msg(rc == RILL_EDATA, "%s: push with -Inf = %d", what, rc);
+        ck_assert_msg(number_after(rill_model_error(t), "row ") == (long)(before + 7) &&
+                          number_after(rill_model_error(t), "column ") == 0,
+                      "%s: -Inf at chunk row 7 col 0: \"%s\"", what, rill_model_error(t));
+    }
+    /* fixed chunk: the same as a stream that never saw the bad pushes */
+    memcpy(bx, X + before * d, chunk * d * sizeof *bx);
+    memcpy(by, y + before, chunk * sizeof *by);
+    push_ok(st, t, bx, by, chunk, what);
+    push_ok(sr, ref, X + before * d, y + before, chunk, what);
+    push_ok(st, t, X + (before + chunk) * d, y + before + chunk, n - before - chunk, what);
+    push_ok(sr, ref, X + (before + chunk) * d, y + before + chunk, n - before - chunk, what);
+    flush_ok(st, t, what);
+    flush_ok(sr, ref, what);
+    w = get_weights(t);
+    wr = get_weights(ref);
+    ck_assert_msg(memcmp(w, wr, rill_model_n_weights(t) * sizeof *w) == 0,
+                  "%s: after refused pushes and the fixed chunk the result differs from a stream "
+                  "that never saw the bad pushes",
+                  what);
+    ck_assert_msg(same_bits(get_param(t, RILL_STAT_PROGRESSIVE_LOSS),
+                            get_param(ref, RILL_STAT_PROGRESSIVE_LOSS)),
+                  "%s: progressive loss differs", what);
+    rill_stream_free(st);
+    rill_stream_free(sr);
+    rill_model_free(t);
+    rill_model_free(ref);
+    free(X);
+    free(y);
+    free(bx);
+    free(by);
+    free(w);
+    free(wr);
+    free(w_before);
+}
+
+START_TEST(test_push_all_or_nothing)
+{
+    check_bad_push(RILL_STREAM_STEP, 0);
+    check_bad_push(RILL_STREAM_STEP, 1);
+    check_bad_push(RILL_STREAM_PASS, 0);
+    check_bad_push(RILL_STREAM_PASS, 1);
+    check_bad_push(RILL_STREAM_EXACT, 0);
+}
+END_TEST
+
+START_TEST(test_push_bad_labels)
+{
+    /* softmax label K, negative, fractional; squared NaN label */
+    const size_t d = 3;
+    double X[6 * 3], y[6];
+    static const double bad_sm[] = {3.0, -1.0, 1.5, NAN, INFINITY};
+    rill_model *m = new_model(RILL_SOFTMAX, d, 3), *q = new_model(RILL_SQUARED, d, 0);
+    rill_stream *s = new_stream(m, 2, RILL_STREAM_STEP), *sq = new_stream(q, 2, RILL_STREAM_PASS);
+    size_t i;
+    for (i = 0; i < 18; i++)
+        X[i] = (double)(i % 5) - 2.0;
+    for (i = 0; i < 6; i++)
+        y[i] = (double)(i % 3);
+    push_ok(s, m, X, y, 3, "softmax labels");
+    for (i = 0; i < sizeof bad_sm / sizeof bad_sm[0]; i++) {
+        double yy[6];
+        int rc;
+        memcpy(yy, y, sizeof yy);
+        yy[4] = bad_sm[i];
+        rc = rill_stream_push(s, X, yy, 6);
+        ck_assert_msg(rc == RILL_EDATA, "softmax label %g: push = %d", bad_sm[i], rc);
+        ck_assert_msg(number_after(rill_model_error(m), "row ") == 7,
+                      "softmax label %g: \"%s\" does not name stream row 7", bad_sm[i],
+                      rill_model_error(m));
+    }
+    ck_assert_msg(get_param(m, RILL_STAT_ROWS) == 2.0, "refused pushes ran micro-batches");
+    y[1] = NAN;
+    ck_assert_int_eq(rill_stream_push(sq, X, y, 6), RILL_EDATA);
+    ck_assert_msg(number_after(rill_model_error(q), "row ") == 1, "squared NaN label: \"%s\"",
+                  rill_model_error(q));
+    rill_stream_free(s);
+    rill_stream_free(sq);
+    rill_model_free(m);
+    rill_model_free(q);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ 7. borrowing */
+
+/* Every call that changes m must be refused with RILL_ESTATE and change nothing. */
+static void expect_borrowed(rill_model *m, const double *X, const double *y, size_t n,
+                            const char *what)
+{
+    size_t nw = rill_model_n_weights(m);
+    double *w0 = get_weights(m), *g = malloc(nw * sizeof *g), l, *w, *p = malloc(n * sizeof *p);
+    double l2 = get_param(m, RILL_L2);
+    int rc;
+    rc = rill_model_set(m, RILL_L2, l2 + 1.0);
+    ck_assert_msg(rc == RILL_ESTATE, "%s: rill_model_set = %d, want RILL_ESTATE", what, rc);
+    ck_assert_msg(strlen(rill_model_error(m)) > 0, "%s: no message for RILL_ESTATE", what);
+    ck_assert_msg(get_param(m, RILL_L2) == l2, "%s: refused rill_model_set changed L2", what);
+    rc = rill_model_set(m, RILL_LEARNING_RATE, 0.5);
+    ck_assert_msg(rc == RILL_ESTATE, "%s: rill_model_set(LEARNING_RATE) = %d", what, rc);
+    rc = rill_model_set_weights(m, w0, nw);
+    ck_assert_msg(rc == RILL_ESTATE, "%s: rill_model_set_weights = %d", what, rc);
+    rc = rill_fit(m, X, y, n);
+    ck_assert_msg(rc == RILL_ESTATE, "%s: rill_fit = %d", what, rc);
+    rc = rill_step(m, X, y, n);
+    ck_assert_msg(rc == RILL_ESTATE, "%s: rill_step = %d", what, rc);
+    /* const calls still work */
+    ck_assert_int_eq(rill_gradient(m, X, y, n, g, &l), RILL_OK);
+    ck_assert_int_eq(rill_predict(m, X, n, p), RILL_OK);
+    rc = rill_apply_gradient(m, g, l, (double)n);
+    ck_assert_msg(rc == RILL_ESTATE, "%s: rill_apply_gradient = %d", what, rc);
+    w = get_weights(m);
+    ck_assert_msg(memcmp(w, w0, nw * sizeof *w) == 0, "%s: a refused call changed the weights",
+                  what);
+    free(w0);
+    free(w);
+    free(g);
+    free(p);
+}
+
+static void expect_free(rill_model *m, const double *X, const double *y, size_t n,
+                        const char *what)
+{
+    size_t nw = rill_model_n_weights(m);
+    double *w0 = get_weights(m), *g = malloc(nw * sizeof *g), l;
+    int rc;
+    rc = rill_model_set(m, RILL_L2, get_param(m, RILL_L2) * 2.0 + 1e-3);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_model_set = %d (%s)", what, rc, rill_model_error(m));
+    rc = rill_model_set_weights(m, w0, nw);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_model_set_weights = %d (%s)", what, rc,
+                  rill_model_error(m));
+    rc = rill_step(m, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_step = %d (%s)", what, rc, rill_model_error(m));
+    ck_assert_int_eq(rill_gradient(m, X, y, n, g, &l), RILL_OK);
+    rc = rill_apply_gradient(m, g, l, (double)n);
+    if (rc == RILL_ESTATE) {
+        /* documented: after a change following an apply (the PASS flush), the next apply
+         * returns RILL_ESTATE once (rill_gradient is const and cannot clear the flag) */
+        ck_assert_int_eq(rill_gradient(m, X, y, n, g, &l), RILL_OK);
+        rc = rill_apply_gradient(m, g, l, (double)n);
+    }
+    ck_assert_msg(rc == RILL_OK, "%s: rill_apply_gradient = %d (%s)", what, rc,
+                  rill_model_error(m));
+    set_param(m, RILL_MAX_EPOCHS, 3);
+    rc = rill_fit(m, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d (%s)", what, rc, rill_model_error(m));
+    free(w0);
+    free(g);
+}
+
+START_TEST(test_borrowing)
+{
+    static const int modes[] = {RILL_STREAM_STEP, RILL_STREAM_PASS, RILL_STREAM_EXACT};
+    const size_t d = 3, n = 40;
+    ref_rng r;
+    double *X, *y;
+    size_t mi;
+    ref_rng_seed(&r, 77);
+    ref_random_problem(&r, REF_SQUARED, n, d, 0, 1.0, &X, &y);
+    for (mi = 0; mi < 3; mi++) {
+        const int mode = modes[mi];
+        rill_model *m = new_model(RILL_SQUARED, d, 0);
+        rill_stream *s = new_stream(m, 8, mode), *s2;
+        char what[64];
+        int rc;
+        set_param(m, RILL_L2, 1e-2);
+        /* an idle stream holds nothing */
+        snprintf(what, sizeof what, "%s idle", mode_name(mode));
+        expect_free(m, X, y, n, what);
+        /* buffered rows (3 of 8) */
+        snprintf(what, sizeof what, "%s with buffered rows", mode_name(mode));
+        push_ok(s, m, X, y, 3, what);
+        expect_borrowed(m, X, y, n, what);
+        /* a second stream on the same model cannot change it either */
+        s2 = new_stream(m, 4, RILL_STREAM_STEP);
+        rc = rill_stream_push(s2, X, y, 8);
+        ck_assert_msg(rc == RILL_ESTATE, "%s: push to a second stream = %d, want RILL_ESTATE", what,
+                      rc);
+        rill_stream_free(s2);
+        flush_ok(s, m, what);
+        snprintf(what, sizeof what, "%s after flush", mode_name(mode));
+        expect_free(m, X, y, n, what);
+        if (mode != RILL_STREAM_STEP) {
+            /* sums or moments but no buffered rows: exactly one micro-batch */
+            snprintf(what, sizeof what, "%s holding sums", mode_name(mode));
+            push_ok(s, m, X, y, 8, what);
+            expect_borrowed(m, X, y, n, what);
+            flush_ok(s, m, what);
+            expect_free(m, X, y, n, what);
+        }
+        /* rill_stream_free releases the hold, dropping what was unflushed */
+        snprintf(what, sizeof what, "%s freed while holding", mode_name(mode));
+        push_ok(s, m, X, y, 13, what);
+        expect_borrowed(m, X, y, n, what);
+        rill_stream_free(s);
+        expect_free(m, X, y, n, what);
+        rill_model_free(m);
+    }
+    free(X);
+    free(y);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ 8. STEP = rill_step */
+
+static void check_step_by_hand(const problem *p, size_t b, uint64_t seed)
+{
+    rill_model *m = problem_model(p), *c;
+    rill_stream *s;
+    const size_t d = p->d, full = p->n / b, nb_last = p->n % b;
+    size_t nw = rill_model_n_weights(m), i, done = 0, off = 0;
+    double lib_loss_sum = 0.0, rows = 0.0, *wm, *wc;
+    long double ref_loss_sum = 0.0L;
+    ref_rng r;
+    char what[128];
+    int rc;
+    snprintf(what, sizeof what, "STEP by hand: %s b=%zu", p->name, b);
+    rc = rill_model_clone(&c, m);
+    ck_assert_msg(rc == RILL_OK, "rill_model_clone = %d", rc);
+    s = new_stream(m, b, RILL_STREAM_STEP);
+    ref_rng_seed(&r, seed);
+    while (off < p->n) {
+        size_t k = next_chunk(&r, b, p->n - off);
+        push_ok(s, m, p->X + off * d, p->y + off, k, what);
+        off += k;
+    }
+    /* by hand on the clone: each full micro-batch, loss measured before its step */
+    for (i = 0; i <= full; i++) {
+        size_t nb = i < full ? b : nb_last;
+        double *bx, *by, l = NAN, *wnow;
+        if (nb == 0)
+            break;
+        if (i == full) {
+            /* the pushes ran exactly the full micro-batches; flush runs the remainder */
+            wm = get_weights(m);
+            wc = get_weights(c);
+            ck_assert_msg(memcmp(wm, wc, nw * sizeof *wm) == 0,
+                          "%s: after the pushes (%zu full micro-batches) the stream's weights "
+                          "differ from %zu rill_step calls (max rel %g)",
+                          what, full, full, ref_max_rel_diff(wm, wc, nw, 1e-300));
+            free(wm);
+            free(wc);
+            flush_ok(s, m, what);
+        }
+        bx = aligned_copy(p->X + done * d, nb * d);
+        by = aligned_copy(p->y + done, nb);
+        ck_assert_int_eq(rill_gradient(c, bx, by, nb, NULL, &l), RILL_OK);
+        lib_loss_sum += l;
+        wnow = get_weights(c);
+        if (p->average == 0.0) /* the iterate is what rill_model_weights returns */
+            ref_loss_sum += ref_sums(p->loss, bx, by, nb, d, p->K, wnow, NULL);
+        free(wnow);
+        rows += (double)nb;
+        rc = rill_step(c, bx, by, nb);
+        ck_assert_msg(rc == RILL_OK, "%s: rill_step = %d (%s)", what, rc, rill_model_error(c));
+        free(bx);
+        free(by);
+        done += nb;
+    }
+    if (nb_last == 0)
+        flush_ok(s, m, what); /* nothing buffered: flush is a no-op */
+    wm = get_weights(m);
+    wc = get_weights(c);
+    ck_assert_msg(memcmp(wm, wc, nw * sizeof *wm) == 0,
+                  "%s: after flush the stream differs from rill_step by hand (max rel %g)", what,
+                  ref_max_rel_diff(wm, wc, nw, 1e-300));
+    ck_assert_msg(get_param(m, RILL_STAT_STEPS) == (double)(full + (nb_last ? 1 : 0)),
+                  "%s: RILL_STAT_STEPS %g, want %zu", what, get_param(m, RILL_STAT_STEPS),
+                  full + (nb_last ? 1 : 0));
+    ck_assert_msg(get_param(m, RILL_STAT_ROWS) == (double)p->n, "%s: RILL_STAT_ROWS %g", what,
+                  get_param(m, RILL_STAT_ROWS));
+    ck_assert_msg(same_bits(get_param(m, RILL_STAT_LOSS), get_param(c, RILL_STAT_LOSS)),
+                  "%s: RILL_STAT_LOSS differs from rill_step's", what);
+    {
+        double pl = get_param(m, RILL_STAT_PROGRESSIVE_LOSS), want = lib_loss_sum / rows;
+        ck_assert_msg(fabs(pl - want) <= 1e-13 * fabs(want),
+                      "%s: RILL_STAT_PROGRESSIVE_LOSS %.17g, but the micro-batches' losses "
+                      "before their steps average %.17g",
+                      what, pl, want);
+        if (p->average == 0.0) {
+            double want_ref = (double)(ref_loss_sum / (long double)rows);
+            ck_assert_msg(fabs(pl - want_ref) <= 1e-12 * fabs(want_ref),
+                          "%s: RILL_STAT_PROGRESSIVE_LOSS %.17g, reference %.17g", what, pl,
+                          want_ref);
+        }
+        ck_assert_msg(same_bits(pl, get_param(c, RILL_STAT_PROGRESSIVE_LOSS)),
+                      "%s: progressive loss differs from rill_step's", what);
+    }
+    free(wm);
+    free(wc);
+    rill_stream_free(s);
+    rill_model_free(m);
+    rill_model_free(c);
+}
+
+START_TEST(test_step_equals_rill_step)
+{
+    static const size_t batch[] = {1, 5, 32, 64, 100};
+    ref_data D, I;
+    ref_rng r;
+    double *Xl, *yl, *Xs, *ys;
+    size_t bi, pi;
+    ref_load("diabetes.csv", &D);
+    ref_load("iris.csv", &I);
+    ref_rng_seed(&r, 8);
+    ref_random_problem(&r, REF_LOGISTIC, 203, 5, 2, 1.0, &Xl, &yl);
+    ref_random_problem(&r, REF_SQUARED, 203, 5, 0, 1.0, &Xs, &ys);
+    {
+        const problem probs[] = {
+            {"squared/diabetes raw auto", RILL_SQUARED, 0, D.X, D.y, D.n, D.d, 0, 0, 0, 0, 0},
+            {"squared/random const l2", RILL_SQUARED, 0, Xs, ys, 203, 5, 1e-2, 0,
+             RILL_SCHEDULE_CONSTANT, 0.01, 0},
+            {"logistic/random adagrad l1", RILL_LOGISTIC, 2, Xl, yl, 203, 5, 1e-3, 1e-3,
+             RILL_SCHEDULE_ADAGRAD, 0.5, 0},
+            {"logistic/random averaged", RILL_LOGISTIC, 2, Xl, yl, 203, 5, 1e-3, 0, 0, 0, 10},
+            {"softmax/iris optimal", RILL_SOFTMAX, 3, I.X, I.y, I.n, I.d, 1e-2, 0,
+             RILL_SCHEDULE_OPTIMAL, 0.1, 0},
+        };
+        for (pi = 0; pi < sizeof probs / sizeof probs[0]; pi++)
+            for (bi = 0; bi < sizeof batch / sizeof batch[0]; bi++)
+                check_step_by_hand(&probs[pi], batch[bi], 31 * pi + bi);
+    }
+    free(Xl);
+    free(yl);
+    free(Xs);
+    free(ys);
+    ref_data_free(&D);
+    ref_data_free(&I);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ 9. stochastic rill_fit */
+
+static double *sgd_fit(const double *X, const double *y, size_t n, size_t d, size_t b,
+                       double seed, double epochs, double *stats)
+{
+    rill_model *m = new_model(RILL_LOGISTIC, d, 2);
+    double *w;
+    int rc;
+    set_param(m, RILL_L2, 1e-3);
+    set_param(m, RILL_BATCH_ROWS, (double)b);
+    set_param(m, RILL_SEED, seed);
+    set_param(m, RILL_MAX_EPOCHS, epochs);
+    rc = rill_fit(m, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "stochastic rill_fit = %d (%s)", rc, rill_model_error(m));
+    w = get_weights(m);
+    stats[0] = get_param(m, RILL_STAT_EPOCHS);
+    stats[1] = get_param(m, RILL_STAT_ROWS);
+    stats[2] = get_param(m, RILL_STAT_STEPS);
+    rill_model_free(m);
+    return w;
+}
+
+/* The documented procedure by hand: epoch e visits rl_perm_at(perm(n, seed, e), i). */
+static double *sgd_by_hand(const double *X, const double *y, size_t n, size_t d, size_t b,
+                           double seed, double epochs)
+{
+    rill_model *m = new_model(RILL_LOGISTIC, d, 2);
+    rill_stream *s;
+    double *w, *px = malloc(n * d * sizeof *px), *py = malloc(n * sizeof *py);
+    uint64_t e;
+    size_t i, off;
+    set_param(m, RILL_L2, 1e-3);
+    s = new_stream(m, b < n ? b : n, RILL_STREAM_STEP);
+    for (e = 0; e < (uint64_t)epochs; e++) {
+        struct rl_perm perm;
+        rl_perm_init(&perm, n, (uint64_t)seed, e);
+        for (i = 0; i < n; i++) {
+            uint64_t row = rl_perm_at(&perm, i);
+            memcpy(px + i * d, X + row * d, d * sizeof *px);
+            py[i] = y[row];
+        }
+        for (off = 0; off < n; off += 17)
+            push_ok(s, m, px + off * d, py + off, n - off < 17 ? n - off : 17, "sgd by hand");
+        flush_ok(s, m, "sgd by hand");
+    }
+    rill_stream_free(s);
+    w = get_weights(m);
+    rill_model_free(m);
+    free(px);
+    free(py);
+    return w;
+}
+
+START_TEST(test_stochastic_fit)
+{
+    static const size_t batch[] = {1, 8, 50, 1000};
+    ref_rng r;
+    double *X, *y;
+    const size_t n = 257, d = 5, nw = d + 1;
+    size_t bi;
+    ref_rng_seed(&r, 9);
+    ref_random_problem(&r, REF_LOGISTIC, n, d, 2, 1.0, &X, &y);
+    for (bi = 0; bi < sizeof batch / sizeof batch[0]; bi++) {
+        const size_t b = batch[bi];
+        double s1[3], s2[3], s3[3];
+        double *w1 = sgd_fit(X, y, n, d, b, 42, 7, s1);
+        double *w2 = sgd_fit(X, y, n, d, b, 42, 7, s2);
+        double *w3 = sgd_fit(X, y, n, d, b, 43, 7, s3);
+        double *wh;
+        ck_assert_msg(memcmp(w1, w2, nw * sizeof *w1) == 0,
+                      "b=%zu: two rill_fit runs with the same seed differ", b);
+        ck_assert_msg(memcmp(s1, s2, sizeof s1) == 0, "b=%zu: same seed, different statistics", b);
+        if (b < n)
+            ck_assert_msg(memcmp(w1, w3, nw * sizeof *w1) != 0,
+                          "b=%zu: seeds 42 and 43 give the same weights", b);
+        ck_assert_msg(s1[0] >= 1 && s1[0] <= 7, "b=%zu: RILL_STAT_EPOCHS %g", b, s1[0]);
+        ck_assert_msg(s1[1] == s1[0] * (double)n,
+                      "b=%zu: RILL_STAT_ROWS %g after %g epochs of %zu rows", b, s1[1], s1[0], n);
+        ck_assert_msg(s3[1] == s3[0] * (double)n, "b=%zu: RILL_STAT_ROWS %g (seed 43)", b, s3[1]);
+        {
+            size_t bb = b < n ? b : n;
+            double per_epoch = (double)((n + bb - 1) / bb);
+            ck_assert_msg(s1[2] == s1[0] * per_epoch,
+                          "b=%zu: RILL_STAT_STEPS %g after %g epochs, want %g per epoch", b, s1[2],
+                          s1[0], per_epoch);
+        }
+        /* every row exactly once per epoch, in the keyed order: replay it through a stream */
+        wh = sgd_by_hand(X, y, n, d, b, 42, s1[0]);
+        ck_assert_msg(memcmp(w1, wh, nw * sizeof *w1) == 0,
+                      "b=%zu: rill_fit with RILL_BATCH_ROWS differs from a STEP stream fed "
+                      "rl_perm_at's order (max rel %g)",
+                      b, ref_max_rel_diff(wh, w1, nw, 1e-300));
+        printf("stochastic fit b=%zu: %g epochs, same seed bit-identical, by-hand replay "
+               "bit-identical\n",
+               b, s1[0]);
+        free(w1);
+        free(w2);
+        free(w3);
+        free(wh);
+    }
+    free(X);
+    free(y);
+}
+END_TEST
+
+static void check_perm(uint64_t n, uint64_t seed, uint64_t epoch, unsigned char *seen,
+                       uint64_t *fixed)
+{
+    struct rl_perm p;
+    uint64_t i;
+    memset(seen, 0, (size_t)((n + 7) / 8));
+    rl_perm_init(&p, n, seed, epoch);
+    *fixed = 0;
+    for (i = 0; i < n; i++) {
+        uint64_t v = rl_perm_at(&p, i);
+        /* plain tests in the hot loop: every ck_assert writes to Check's pipe */
+        if (v >= n)
+            ck_abort_msg("rl_perm_at(n=%llu, seed=%llu, epoch=%llu, i=%llu) = %llu",
+                         (unsigned long long)n, (unsigned long long)seed,
+                         (unsigned long long)epoch, (unsigned long long)i, (unsigned long long)v);
+        if (seen[v / 8] & (1u << (v % 8)))
+            ck_abort_msg("rl_perm_at(n=%llu, seed=%llu, epoch=%llu) repeats %llu",
+                         (unsigned long long)n, (unsigned long long)seed,
+                         (unsigned long long)epoch, (unsigned long long)v);
+        seen[v / 8] |= (unsigned char)(1u << (v % 8));
+        *fixed += v == i;
+    }
+}
+
+START_TEST(test_perm_is_permutation)
+{
+    static const uint64_t seeds[] = {0, 1, 42, 9007199254740991ull};
+    static const uint64_t large[] = {1u << 20, 1000003, 4194305, 3000017};
+    unsigned char *seen = malloc(4194305 / 8 + 2);
+    uint64_t n, fixed;
+    size_t si, li;
+    for (si = 0; si < sizeof seeds / sizeof seeds[0]; si++)
+        for (n = 1; n <= 1000; n++) {
+            check_perm(n, seeds[si], 0, seen, &fixed);
+            check_perm(n, seeds[si], 5, seen, &fixed);
+            if (n == 1000)
+                ck_assert_msg(fixed < 50, "n=1000 seed %llu: %llu fixed points: not shuffled",
+                              (unsigned long long)seeds[si], (unsigned long long)fixed);
+        }
+    for (li = 0; li < sizeof large / sizeof large[0]; li++) {
+        check_perm(large[li], 7, 3, seen, &fixed);
+        ck_assert_msg(fixed < large[li] / 100, "n=%llu: %llu fixed points",
+                      (unsigned long long)large[li], (unsigned long long)fixed);
+    }
+    /* different seeds and epochs give different orders */
+    {
+        struct rl_perm a, b, c;
+        uint64_t i, same_ab = 0, same_ac = 0;
+        rl_perm_init(&a, 1000, 42, 0);
+        rl_perm_init(&b, 1000, 43, 0);
+        rl_perm_init(&c, 1000, 42, 1);
+        for (i = 0; i < 1000; i++) {
+            same_ab += rl_perm_at(&a, i) == rl_perm_at(&b, i);
+            same_ac += rl_perm_at(&a, i) == rl_perm_at(&c, i);
+        }
+        ck_assert_msg(same_ab < 50 && same_ac < 50,
+                      "orders agree at %llu (seed) and %llu (epoch) of 1000 positions",
+                      (unsigned long long)same_ab, (unsigned long long)same_ac);
+    }
+    /* a huge n: no repeats among the first positions, all in range */
+    {
+        struct rl_perm p;
+        const uint64_t big = (1ull << 40) + 12345;
+        uint64_t *v = malloc(100000 * sizeof *v), i;
+        rl_perm_init(&p, big, 5, 0);
+        for (i = 0; i < 100000; i++) {
+            v[i] = rl_perm_at(&p, i);
+            if (v[i] >= big)
+                ck_abort_msg("n = 2^40 + 12345: rl_perm_at(%llu) = %llu out of range",
+                             (unsigned long long)i, (unsigned long long)v[i]);
+        }
+        {
+            /* shell sort, then no two neighbours are equal */
+            uint64_t gap, k;
+            for (gap = 100000 / 2; gap > 0; gap /= 2)
+                for (i = gap; i < 100000; i++) {
+                    uint64_t t = v[i];
+                    for (k = i; k >= gap && v[k - gap] > t; k -= gap)
+                        v[k] = v[k - gap];
+                    v[k] = t;
+                }
+            for (i = 1; i < 100000; i++)
+                if (v[i] == v[i - 1])
+                    ck_abort_msg("n = 2^40 + 12345: repeated value %llu",
+                                 (unsigned long long)v[i]);
+        }
+        free(v);
+    }
+    free(seen);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ 10. progress callback */
+
+typedef struct prog {
+    int calls, stop_at;
+    double epochs_seen[64];
+    double rows_seen[64];
+} prog;
+
+static int on_progress(void *user, const rill_model *m)
+{
+    prog *p = user;
+    double v = -1.0;
+    if (p->calls < 64) {
+        rill_model_get(m, RILL_STAT_EPOCHS, &v);
+        p->epochs_seen[p->calls] = v;
+        rill_model_get(m, RILL_STAT_ROWS, &v);
+        p->rows_seen[p->calls] = v;
+    }
+    p->calls++;
+    return p->stop_at > 0 && p->calls >= p->stop_at;
+}
+
+START_TEST(test_progress_batch_fit)
+{
+    ref_data D, I;
+    rill_model *m;
+    prog pr;
+    int rc, i;
+    ref_load("diabetes.csv", &D);
+    ref_load("iris.csv", &I);
+
+    /* epochs run out: once per epoch, after it */
+    m = new_model(RILL_SQUARED, D.d, 0);
+    set_param(m, RILL_L2, 1e-3);
+    set_param(m, RILL_MAX_EPOCHS, 7);
+    memset(&pr, 0, sizeof pr);
+    ck_assert_int_eq(rill_model_set_progress(m, on_progress, &pr), RILL_OK);
+    rc = rill_fit(m, D.X, D.y, D.n);
+    ck_assert_msg(rc == RILL_OK, "rill_fit = %d", rc);
+    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 0.0, "diabetes raw converged in 7 epochs?");
+    ck_assert_msg(pr.calls == 7 && get_param(m, RILL_STAT_EPOCHS) == 7.0,
+                  "max_epochs 7: %d progress calls, RILL_STAT_EPOCHS %g", pr.calls,
+                  get_param(m, RILL_STAT_EPOCHS));
+    for (i = 0; i < 7; i++)
+        ck_assert_msg(pr.epochs_seen[i] == i + 1, "call %d saw RILL_STAT_EPOCHS %g", i + 1,
+                      pr.epochs_seen[i]);
+    ck_assert_msg(get_param(m, RILL_STAT_STOPPED) == 0.0, "STOPPED set without a stop");
+
+    /* stop at the third epoch */
+    memset(&pr, 0, sizeof pr);
+    pr.stop_at = 3;
+    set_param(m, RILL_MAX_EPOCHS, 100);
+    rc = rill_fit(m, D.X, D.y, D.n);
+    ck_assert_msg(rc == RILL_OK, "rill_fit stopped by the callback = %d, want RILL_OK", rc);
+    ck_assert_msg(get_param(m, RILL_STAT_STOPPED) == 1.0, "RILL_STAT_STOPPED not set");
+    ck_assert_msg(pr.calls == 3 && get_param(m, RILL_STAT_EPOCHS) == 3.0,
+                  "stop at 3: %d calls, %g epochs", pr.calls, get_param(m, RILL_STAT_EPOCHS));
+    /* the next call starts unstopped */
+    pr.stop_at = 0;
+    set_param(m, RILL_MAX_EPOCHS, 2);
+    ck_assert_int_eq(rill_fit(m, D.X, D.y, D.n), RILL_OK);
+    ck_assert_msg(get_param(m, RILL_STAT_STOPPED) == 0.0, "RILL_STAT_STOPPED stuck at 1");
+    /* removing the callback */
+    ck_assert_int_eq(rill_model_set_progress(m, NULL, NULL), RILL_OK);
+    pr.calls = 0;
+    ck_assert_int_eq(rill_fit(m, D.X, D.y, D.n), RILL_OK);
+    ck_assert_int_eq(pr.calls, 0);
+    rill_model_free(m);
+
+    /* to convergence: still once per epoch, the converging one included */
+    m = new_model(RILL_SOFTMAX, I.d, 3);
+    set_param(m, RILL_L2, 1e-2);
+    memset(&pr, 0, sizeof pr);
+    ck_assert_int_eq(rill_model_set_progress(m, on_progress, &pr), RILL_OK);
+    ck_assert_int_eq(rill_fit(m, I.X, I.y, I.n), RILL_OK);
+    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "iris l2 1e-2 did not converge");
+    ck_assert_msg(pr.calls == (int)get_param(m, RILL_STAT_EPOCHS),
+                  "rill_fit to convergence: %d progress calls for RILL_STAT_EPOCHS = %g (the "
+                  "callback must run once per epoch)",
+                  pr.calls, get_param(m, RILL_STAT_EPOCHS));
+    rill_model_free(m);
+    ref_data_free(&D);
+    ref_data_free(&I);
+}
+END_TEST
+
+START_TEST(test_progress_stochastic_and_streams)
+{
+    ref_rng r;
+    double *X, *y;
+    const size_t n = 105, d = 3;
+    rill_model *m;
+    prog pr;
+    int rc, mi;
+    static const int modes[] = {RILL_STREAM_STEP, RILL_STREAM_PASS, RILL_STREAM_EXACT};
+    ref_rng_seed(&r, 10);
+    ref_random_problem(&r, REF_SQUARED, n, d, 0, 1.0, &X, &y);
+
+    /* stochastic rill_fit: once per micro-batch (10 full + 1 remainder per epoch) */
+    m = new_model(RILL_SQUARED, d, 0);
+    set_param(m, RILL_BATCH_ROWS, 10);
+    set_param(m, RILL_MAX_EPOCHS, 2);
+    memset(&pr, 0, sizeof pr);
+    rill_model_set_progress(m, on_progress, &pr);
+    ck_assert_int_eq(rill_fit(m, X, y, n), RILL_OK);
+    ck_assert_msg(pr.calls == 22, "stochastic rill_fit, 2 epochs of 11 micro-batches: %d calls",
+                  pr.calls);
+    rill_model_free(m);
+    /* stop after the third micro-batch */
+    m = new_model(RILL_SQUARED, d, 0);
+    set_param(m, RILL_BATCH_ROWS, 10);
+    set_param(m, RILL_MAX_EPOCHS, 5);
+    memset(&pr, 0, sizeof pr);
+    pr.stop_at = 3;
+    rill_model_set_progress(m, on_progress, &pr);
+    rc = rill_fit(m, X, y, n);
+    ck_assert_msg(rc == RILL_OK, "stopped stochastic rill_fit = %d", rc);
+    ck_assert_msg(get_param(m, RILL_STAT_STOPPED) == 1.0, "RILL_STAT_STOPPED not set");
+    ck_assert_msg(pr.calls == 3 && get_param(m, RILL_STAT_ROWS) == 30.0,
+                  "stopped at the 3rd micro-batch: %d calls, %g rows", pr.calls,
+                  get_param(m, RILL_STAT_ROWS));
+    for (mi = 0; mi < 3; mi++)
+        ck_assert_msg(pr.rows_seen[mi] == 10.0 * (mi + 1), "call %d saw RILL_STAT_ROWS %g",
+                      mi + 1, pr.rows_seen[mi]);
+    rill_model_free(m);
+
+    /* streams: once per micro-batch, the flushed remainder included */
+    for (mi = 0; mi < 3; mi++) {
+        rill_stream *s;
+        size_t off = 0, chunk = 3;
+        m = new_model(RILL_SQUARED, d, 0);
+        set_param(m, RILL_L2, 1e-3);
+        memset(&pr, 0, sizeof pr);
+        rill_model_set_progress(m, on_progress, &pr);
+        s = new_stream(m, 7, modes[mi]);
+        while (off < 50) {
+            size_t take = 50 - off < chunk ? 50 - off : chunk;
+            push_ok(s, m, X + off * d, y + off, take, mode_name(modes[mi]));
+            off += take;
+            chunk = chunk * 2 + 1;
+        }
+        ck_assert_msg(pr.calls == 7, "%s: 50 rows in 7-row micro-batches: %d calls before flush",
+                      mode_name(modes[mi]), pr.calls);
+        flush_ok(s, m, mode_name(modes[mi]));
+        ck_assert_msg(pr.calls == 8, "%s: %d calls after flushing the 1-row remainder",
+                      mode_name(modes[mi]), pr.calls);
+        flush_ok(s, m, mode_name(modes[mi])); /* empty flush: nothing */
+        ck_assert_int_eq(pr.calls, 8);
+        rill_stream_free(s);
+        rill_model_free(m);
+    }
+    free(X);
+    free(y);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ suite */
+
+static Suite *stream_suite(void)
+{
+    Suite *s = suite_create("stream");
+    TCase *tc = tcase_create("chunking");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_chunking_invariance);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pass");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_pass_equals_fit);
+    tcase_add_test(tc, test_long_stream_memory);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("exact");
+    tcase_add_test(tc, test_exact_equals_ridge);
+    tcase_add_test(tc, test_exact_offset_data);
+    tcase_add_test(tc, test_exact_errors);
+    tcase_add_test(tc, test_exact_fixed_intercept);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("mergeable");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_mergeable_sums);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("push");
+    tcase_add_test(tc, test_push_all_or_nothing);
+    tcase_add_test(tc, test_push_bad_labels);
+    tcase_add_test(tc, test_borrowing);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("step");
+    tcase_add_test(tc, test_step_equals_rill_step);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("stochastic_fit");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_stochastic_fit);
+    tcase_add_test(tc, test_perm_is_permutation);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("progress");
+    tcase_add_test(tc, test_progress_batch_fit);
+    tcase_add_test(tc, test_progress_stochastic_and_streams);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+RILL_TEST_MAIN(stream_suite)
