@@ -8,16 +8,18 @@ sh scripts/setup.sh >/dev/null
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-table() { # data loss metric modes...
-    data=$1 loss=$2 metric=$3
-    shift 3
+table() { # data loss classes metric modes...
+    data=$1 loss=$2 classes=$3 metric=$4
+    shift 4
     printf '\nrill command on %s (%s, l2 = 1e-3)\n' "$data" "$loss"
     printf '%-8s %8s %16s %10s %10s\n' mode epochs objective "$metric" seconds
     for mode in "$@"; do
-        fit=$(./build/tools/rill fit --loss "$loss" --mode "$mode" --l2 1e-3 --epochs 30 \
-            ${4:+} "examples/data/$data" -o "$tmp/model")
-        [ "$mode" = batch ] && fit=$(./build/tools/rill fit --loss "$loss" --mode batch --l2 1e-3 \
-            "examples/data/$data" -o "$tmp/model")
+        case $mode in
+        batch | exact) opts="" ;;
+        *) opts="--epochs 30 --average 1" ;; # averaged SGD: steadier on raw features
+        esac
+        fit=$(./build/tools/rill fit --loss "$loss" ${classes:+--classes $classes} --mode "$mode" \
+            --l2 1e-3 $opts "examples/data/$data" -o "$tmp/model")
         eval_out=$(./build/tools/rill eval "$tmp/model" "examples/data/$data")
         epochs=$(echo "$fit" | sed -n 's/.*epochs=\([^ ]*\).*/\1/p')
         seconds=$(echo "$fit" | sed -n 's/.*seconds=\([^ ]*\).*/\1/p')
@@ -26,5 +28,5 @@ table() { # data loss metric modes...
         printf '%-8s %8s %16s %10.4f %10s\n' "$mode" "$epochs" "$obj" "$val" "$seconds"
     done
 }
-table diabetes.csv squared r2 batch sgd stream exact
-table iris.csv softmax accuracy batch sgd stream
+table diabetes.csv squared '' r2 batch sgd stream exact
+table iris.csv softmax 3 accuracy batch sgd stream

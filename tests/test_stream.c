@@ -634,6 +634,43 @@ START_TEST(test_exact_errors)
 }
 END_TEST
 
+/*
+ * RILL_L1 set after rill_stream_new(EXACT) (allowed while the stream is idle): EXACT cannot
+ * solve an L1 problem, so the stream must not hand back the ridge solution as if it were the
+ * model's optimum: the push or the flush is refused with RILL_EINVAL, the weights unchanged.
+ */
+START_TEST(test_exact_l1_set_later)
+{
+    ref_data D;
+    rill_model *m;
+    rill_stream *s;
+    double *w0, *w;
+    int rc_set, rc_push, rc_flush;
+    ref_load("diabetes.csv", &D);
+    m = new_model(RILL_SQUARED, D.d, 0);
+    s = new_stream(m, 64, RILL_STREAM_EXACT);
+    w0 = get_weights(m);
+    rc_set = rill_model_set(m, RILL_L1, 0.5);
+    if (rc_set == RILL_OK) {
+        rc_push = rill_stream_push(s, D.X, D.y, D.n);
+        rc_flush = rc_push == RILL_OK ? rill_stream_flush(s) : rc_push;
+        w = get_weights(m);
+        ck_assert_msg(rc_push == RILL_EINVAL || rc_flush == RILL_EINVAL,
+                      "EXACT stream with RILL_L1 = 0.5 set after rill_stream_new: push = %d, "
+                      "flush = %d; the flush solved ridge ignoring L1 (objective with L1 %.10Lg)",
+                      rc_push, rc_flush,
+                      objective_at(RILL_SQUARED, D.X, D.y, D.n, D.d, 0, w, 0.0, 0.5));
+        ck_assert_msg(memcmp(w, w0, (D.d + 1) * sizeof *w) == 0,
+                      "refused EXACT push/flush changed the weights");
+        free(w);
+    }
+    rill_stream_free(s);
+    rill_model_free(m);
+    free(w0);
+    ref_data_free(&D);
+}
+END_TEST
+
 /* fit_intercept 0: the intercept stays as set (bit for bit), the rest is the ridge solution. */
 START_TEST(test_exact_fixed_intercept)
 {
@@ -1750,6 +1787,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_exact_offset_data);
     tcase_add_test(tc, test_exact_errors);
     tcase_add_test(tc, test_exact_fixed_intercept);
+    tcase_add_test(tc, test_exact_l1_set_later);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("mergeable");
