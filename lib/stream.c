@@ -206,6 +206,8 @@ int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_
         return rl_fail(m, RILL_ERANGE, "rill_stream_push: n_rows x n_features overflows");
     if (m->busy_streams > (size_t)s->holds)
         return rl_model_frozen(m, "rill_stream_push");
+    if (s->mode == RILL_STREAM_EXACT && m->l1 > 0.0) /* set after rill_stream_new */
+        return rl_fail(m, RILL_EINVAL, "rill_stream_push: RILL_STREAM_EXACT cannot take RILL_L1");
     int rc = rl_check_data(m, "rill_stream_push", X, y, n_rows, s->rows_pushed);
     if (rc)
         return rc;

@@ -17,6 +17,7 @@
 #include "rill.h"
 #include "ref.h"
 #include "tmain.h"
+#include "tutil.h"
 
 /* The committed known-answer blob: tests/data/model_v1.blob. The build passes REF_DATA_DIR,
  * the source tree's examples/data. */
@@ -170,40 +171,6 @@ static void count_free(void *ctx, void *p, size_t size)
 
 /* ------------------------------------------------------------------ helpers */
 
-static const char *loss_name(int loss)
-{
-    return loss == RILL_SQUARED ? "squared" : loss == RILL_LOGISTIC ? "logistic" : "softmax";
-}
-
-static size_t classes_for(int loss, size_t K)
-{
-    return loss == RILL_SQUARED ? 0 : loss == RILL_LOGISTIC ? 2 : K;
-}
-
-static rill_model *new_model(int loss, size_t d, size_t K)
-{
-    rill_model *m = NULL;
-    int rc = rill_model_new(&m, loss, d, classes_for(loss, K));
-    ck_assert_msg(rc == RILL_OK && m, "rill_model_new(%s, %zu, %zu) = %d", loss_name(loss), d, K,
-                  rc);
-    return m;
-}
-
-static void set_param(rill_model *m, int p, double v)
-{
-    int rc = rill_model_set(m, p, v);
-    ck_assert_msg(rc == RILL_OK, "rill_model_set(%d, %g) = %d (%s)", p, v, rc,
-                  rill_model_error(m));
-}
-
-static double get_param(const rill_model *m, int p)
-{
-    double v = NAN;
-    int rc = rill_model_get(m, p, &v);
-    ck_assert_msg(rc == RILL_OK, "rill_model_get(%d) = %d", p, rc);
-    return v;
-}
-
 static unsigned char *save_blob(const rill_model *m, size_t *size)
 {
     size_t need = 0, got = 0;
@@ -299,15 +266,15 @@ static rill_model *trained_model(int loss, size_t d, size_t K, int batch, double
     const size_t n = 40;
     ref_rng r;
     double *X, *y;
-    rill_model *m = new_model(loss, d, K);
+    rill_model *m = tu_new_model_for(loss, d, K);
     ref_rng_seed(&r, 500 + (uint64_t)loss * 10 + (uint64_t)d);
-    ref_random_problem(&r, loss, n, d, classes_for(loss, K), 1.0, &X, &y);
-    set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_ADAGRAD);
-    set_param(m, RILL_AVERAGE, 3);
-    set_param(m, RILL_L2, 0.01);
+    ref_random_problem(&r, loss, n, d, tu_classes_for(loss, K), 1.0, &X, &y);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_ADAGRAD);
+    tu_set_param(m, RILL_AVERAGE, 3);
+    tu_set_param(m, RILL_L2, 0.01);
     sgd_steps(m, X, y, n, d, 2, 0, 6);
     if (batch) {
-        set_param(m, RILL_TOL, 0.0);
+        tu_set_param(m, RILL_TOL, 0.0);
         batch_iters(m, X, y, n, 3);
     }
     if (Xo) {
@@ -351,10 +318,10 @@ START_TEST(test_roundtrip)
     c = load_blob(b1, s1);
     b2 = save_blob(c, &s2);
     ck_assert_msg(s1 == s2 && memcmp(b1, b2, s1) == 0, "%s: save -> load -> save changed bytes",
-                  loss_name(loss));
+                  tu_loss_name(loss));
 
     for (i = 0; i < sizeof all_params / sizeof all_params[0]; i++) {
-        double a = get_param(m, all_params[i]), b = get_param(c, all_params[i]);
+        double a = tu_get_param(m, all_params[i]), b = tu_get_param(c, all_params[i]);
         ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "parameter %d: %.17g, loaded %.17g",
                       all_params[i], a, b);
     }
@@ -368,10 +335,10 @@ START_TEST(test_roundtrip)
     ck_assert_int_eq(rill_predict(m, X, n, p1), RILL_OK);
     ck_assert_int_eq(rill_predict(c, X, n, p2), RILL_OK);
     ck_assert_msg(memcmp(p1, p2, n * nout * sizeof *p1) == 0, "%s: predictions differ",
-                  loss_name(loss));
+                  tu_loss_name(loss));
     ck_assert_int_eq(rill_classify(m, X, n, c1), RILL_OK);
     ck_assert_int_eq(rill_classify(c, X, n, c2), RILL_OK);
-    ck_assert_msg(memcmp(c1, c2, n * sizeof *c1) == 0, "%s: labels differ", loss_name(loss));
+    ck_assert_msg(memcmp(c1, c2, n * sizeof *c1) == 0, "%s: labels differ", tu_loss_name(loss));
 
     /* not saved: callback, error detail; the loaded model is idle */
     ck_assert_ptr_null(c->progress);
@@ -401,15 +368,15 @@ START_TEST(test_layout)
     unsigned char *b;
     double w[11];
     static const unsigned char magic[8] = {0x89, 'R', 'I', 'L', 'L', 0x0D, 0x0A, 0x1A};
-    rill_model *m = new_model(RILL_SQUARED, d, 0);
+    rill_model *m = tu_new_model_for(RILL_SQUARED, d, 0);
 
     nw = rill_model_n_weights(m);
     ck_assert_uint_eq(nw, 11);
     for (j = 0; j < nw; j++)
         w[j] = (double)j - 2.5;
     ck_assert_int_eq(rill_model_set_weights(m, w, nw), RILL_OK);
-    set_param(m, RILL_L2, 0.75);
-    set_param(m, RILL_SEED, 9007199254740991.0);
+    tu_set_param(m, RILL_L2, 0.75);
+    tu_set_param(m, RILL_SEED, 9007199254740991.0);
     b = save_blob(m, &size);
 
     ck_assert_uint_eq(size, blob_size_formula(nw));
@@ -508,7 +475,7 @@ START_TEST(test_save_with_busy_stream)
     ref_rng r;
     double *X, *y;
     rill_stream *s = NULL;
-    rill_model *m = new_model(RILL_SQUARED, d, 0), *c;
+    rill_model *m = tu_new_model_for(RILL_SQUARED, d, 0), *c;
     ref_rng_seed(&r, 31);
     ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
     ck_assert_int_eq(rill_stream_new(&s, m, 10, RILL_STREAM_STEP), RILL_OK);
@@ -601,7 +568,7 @@ START_TEST(test_every_truncation)
         memcpy(copy, b, len);
         c = sentinel;
         int rc = rill_model_load_alloc(&c, copy, len, &a);
-        ck_assert_msg(rc == RILL_EFORMAT, "%s: %zu of %zu bytes: load = %d", loss_name(loss), len,
+        ck_assert_msg(rc == RILL_EFORMAT, "%s: %zu of %zu bytes: load = %d", tu_loss_name(loss), len,
                       size, rc);
         ck_assert_ptr_eq(c, sentinel);
         free(copy);
@@ -636,7 +603,7 @@ START_TEST(test_every_bit_flip)
             int rc = rill_model_load_alloc(&c, b, size, &a);
             b[byte] ^= (unsigned char)(1u << bit);
             ck_assert_msg(rc == RILL_EFORMAT, "%s: bit %d of byte %zu (of %zu) flipped: load = %d",
-                          loss_name(loss), bit, byte, size, rc);
+                          tu_loss_name(loss), bit, byte, size, rc);
             ck_assert_ptr_eq(c, sentinel);
         }
     }
@@ -792,11 +759,11 @@ static const struct sgd_cfg sgd_cfgs[] = {
 
 static void configure_sgd(rill_model *m, const struct sgd_cfg *c)
 {
-    set_param(m, RILL_SCHEDULE, c->schedule);
-    set_param(m, RILL_LEARNING_RATE, c->lr);
-    set_param(m, RILL_L2, c->l2);
-    set_param(m, RILL_L1, c->l1);
-    set_param(m, RILL_AVERAGE, c->average);
+    tu_set_param(m, RILL_SCHEDULE, c->schedule);
+    tu_set_param(m, RILL_LEARNING_RATE, c->lr);
+    tu_set_param(m, RILL_L2, c->l2);
+    tu_set_param(m, RILL_L1, c->l1);
+    tu_set_param(m, RILL_AVERAGE, c->average);
 }
 
 START_TEST(test_resume_sgd)
@@ -805,11 +772,11 @@ START_TEST(test_resume_sgd)
     const size_t n = 60, d = 4, k = 9;
     ref_rng r;
     double *X, *y;
-    rill_model *a = new_model(cfg->loss, d, cfg->K), *u = new_model(cfg->loss, d, cfg->K), *b;
+    rill_model *a = tu_new_model_for(cfg->loss, d, cfg->K), *u = tu_new_model_for(cfg->loss, d, cfg->K), *b;
     char what[64];
 
     ref_rng_seed(&r, 700 + (uint64_t)_i);
-    ref_random_problem(&r, cfg->loss, n, d, classes_for(cfg->loss, cfg->K), 1.0, &X, &y);
+    ref_random_problem(&r, cfg->loss, n, d, tu_classes_for(cfg->loss, cfg->K), 1.0, &X, &y);
     configure_sgd(a, cfg);
     configure_sgd(u, cfg);
 
@@ -822,7 +789,7 @@ START_TEST(test_resume_sgd)
     b = reload(a);
     sgd_steps(b, X, y, n, d, cfg->batch, k, k);
 
-    snprintf(what, sizeof what, "SGD config %d (%s)", _i, loss_name(cfg->loss));
+    snprintf(what, sizeof what, "SGD config %d (%s)", _i, tu_loss_name(cfg->loss));
     assert_same_weights(b, u, what);
     assert_same_state(b, u, what);
     free(X);
@@ -847,13 +814,13 @@ static const struct batch_cfg batch_cfgs[] = {
 
 static void configure_batch(rill_model *m, const struct batch_cfg *c, double max_epochs)
 {
-    set_param(m, RILL_L2, c->l2);
-    set_param(m, RILL_L1, c->l1);
-    set_param(m, RILL_TOL, 0.0);
-    set_param(m, RILL_MAX_EPOCHS, max_epochs);
+    tu_set_param(m, RILL_L2, c->l2);
+    tu_set_param(m, RILL_L1, c->l1);
+    tu_set_param(m, RILL_TOL, 0.0);
+    tu_set_param(m, RILL_MAX_EPOCHS, max_epochs);
     if (c->lr > 0.0) {
-        set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
-        set_param(m, RILL_LEARNING_RATE, c->lr);
+        tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+        tu_set_param(m, RILL_LEARNING_RATE, c->lr);
     }
 }
 
@@ -867,22 +834,22 @@ START_TEST(test_resume_batch_loop)
     int searching = 0;
     ref_rng r;
     double *X, *y;
-    rill_model *u = new_model(cfg->loss, d, cfg->K);
+    rill_model *u = tu_new_model_for(cfg->loss, d, cfg->K);
     char what[96];
 
     ref_rng_seed(&r, 800 + (uint64_t)_i);
-    ref_random_problem(&r, cfg->loss, n, d, classes_for(cfg->loss, cfg->K), 1.0, &X, &y);
+    ref_random_problem(&r, cfg->loss, n, d, tu_classes_for(cfg->loss, cfg->K), 1.0, &X, &y);
     configure_batch(u, cfg, 1000);
     batch_iters(u, X, y, n, T);
     for (k = 1; k < T; k++) {
-        rill_model *a = new_model(cfg->loss, d, cfg->K), *b;
+        rill_model *a = tu_new_model_for(cfg->loss, d, cfg->K), *b;
         configure_batch(a, cfg, 1000);
         batch_iters(a, X, y, n, k);
         searching += a->opt.phase == OPT_SEARCH && a->opt.n_pairs > 0;
         b = reload(a);
         batch_iters(b, X, y, n, T - k);
         snprintf(what, sizeof what, "batch config %d (%s), saved after %zu of %zu", _i,
-                 loss_name(cfg->loss), k, T);
+                 tu_loss_name(cfg->loss), k, T);
         assert_same_weights(b, u, what);
         assert_same_state(b, u, what);
         rill_model_free(a);
@@ -904,18 +871,18 @@ START_TEST(test_resume_fit_batch)
     const size_t n = 60, d = 4, k = 6;
     ref_rng r;
     double *X, *y;
-    rill_model *a = new_model(cfg->loss, d, cfg->K), *u = new_model(cfg->loss, d, cfg->K);
-    rill_model *v = new_model(cfg->loss, d, cfg->K), *b;
+    rill_model *a = tu_new_model_for(cfg->loss, d, cfg->K), *u = tu_new_model_for(cfg->loss, d, cfg->K);
+    rill_model *v = tu_new_model_for(cfg->loss, d, cfg->K), *b;
     char what[64];
 
     ref_rng_seed(&r, 900 + (uint64_t)_i);
-    ref_random_problem(&r, cfg->loss, n, d, classes_for(cfg->loss, cfg->K), 1.0, &X, &y);
+    ref_random_problem(&r, cfg->loss, n, d, tu_classes_for(cfg->loss, cfg->K), 1.0, &X, &y);
     configure_batch(a, cfg, (double)k);
     configure_batch(u, cfg, (double)k);
     configure_batch(v, cfg, (double)k);
 
     ck_assert_int_eq(rill_fit(a, X, y, n), RILL_OK);
-    ck_assert(get_param(a, RILL_STAT_EPOCHS) == (double)k);
+    ck_assert(tu_get_param(a, RILL_STAT_EPOCHS) == (double)k);
     b = reload(a);
     batch_iters(b, X, y, n, k);
 
@@ -923,7 +890,7 @@ START_TEST(test_resume_fit_batch)
     batch_iters(u, X, y, n, k);
     batch_iters(v, X, y, n, 2 * k);
 
-    snprintf(what, sizeof what, "rill_fit config %d (%s)", _i, loss_name(cfg->loss));
+    snprintf(what, sizeof what, "rill_fit config %d (%s)", _i, tu_loss_name(cfg->loss));
     assert_same_state(b, u, what);
     assert_same_weights(b, v, what);
     free(X);
@@ -942,20 +909,20 @@ START_TEST(test_resume_fit_stochastic)
     const size_t n = 50, d = 3, K = 3;
     ref_rng r;
     double *X, *y;
-    rill_model *a = new_model(loss, d, K), *u = new_model(loss, d, K), *b;
+    rill_model *a = tu_new_model_for(loss, d, K), *u = tu_new_model_for(loss, d, K), *b;
     rill_model *ms[2];
     int i;
 
     ms[0] = a;
     ms[1] = u;
     ref_rng_seed(&r, 1000 + (uint64_t)_i);
-    ref_random_problem(&r, loss, n, d, classes_for(loss, K), 1.0, &X, &y);
+    ref_random_problem(&r, loss, n, d, tu_classes_for(loss, K), 1.0, &X, &y);
     for (i = 0; i < 2; i++) {
-        set_param(ms[i], RILL_BATCH_ROWS, 4);
-        set_param(ms[i], RILL_MAX_EPOCHS, 2);
-        set_param(ms[i], RILL_AVERAGE, 20);
-        set_param(ms[i], RILL_SCHEDULE, RILL_SCHEDULE_ADAGRAD);
-        set_param(ms[i], RILL_SEED, 77);
+        tu_set_param(ms[i], RILL_BATCH_ROWS, 4);
+        tu_set_param(ms[i], RILL_MAX_EPOCHS, 2);
+        tu_set_param(ms[i], RILL_AVERAGE, 20);
+        tu_set_param(ms[i], RILL_SCHEDULE, RILL_SCHEDULE_ADAGRAD);
+        tu_set_param(ms[i], RILL_SEED, 77);
         ck_assert_int_eq(rill_fit(ms[i], X, y, n), RILL_OK);
     }
     b = reload(a);
@@ -978,10 +945,10 @@ START_TEST(test_sums_across_save)
     const size_t n = 60, d = 4;
     ref_rng r;
     double *X, *y, g[5], loss;
-    rill_model *a = new_model(RILL_SQUARED, d, 0), *b;
+    rill_model *a = tu_new_model_for(RILL_SQUARED, d, 0), *b;
     ref_rng_seed(&r, 1100);
     ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
-    set_param(a, RILL_TOL, 0.0);
+    tu_set_param(a, RILL_TOL, 0.0);
     batch_iters(a, X, y, n, 4);
     ck_assert_int_eq(rill_gradient(a, X, y, n, g, &loss), RILL_OK);
     b = reload(a);
@@ -1045,27 +1012,27 @@ START_TEST(test_known_answer_blob)
     ck_assert_uint_eq(rd_u32(b + size - 4), test_crc32(b, size - 4));
     m = load_blob(b, size);
 
-    ck_assert(get_param(m, RILL_MODEL_LOSS) == RILL_SOFTMAX);
-    ck_assert(get_param(m, RILL_MODEL_N_FEATURES) == 3);
-    ck_assert(get_param(m, RILL_MODEL_N_CLASSES) == 3);
-    ck_assert(get_param(m, RILL_LEARNING_RATE) == 0.125);
-    ck_assert(get_param(m, RILL_SCHEDULE) == RILL_SCHEDULE_ADAGRAD);
-    ck_assert(get_param(m, RILL_POWER_T) == 0.5);
-    ck_assert(get_param(m, RILL_L2) == 0.25);
-    ck_assert(get_param(m, RILL_L1) == 0.0625);
-    ck_assert(get_param(m, RILL_FIT_INTERCEPT) == 0);
-    ck_assert(get_param(m, RILL_MAX_EPOCHS) == 77);
-    ck_assert(get_param(m, RILL_TOL) == 1e-6);
-    ck_assert(get_param(m, RILL_BATCH_ROWS) == 5);
-    ck_assert(get_param(m, RILL_AVERAGE) == 3);
-    ck_assert(get_param(m, RILL_SEED) == 12345);
-    ck_assert(get_param(m, RILL_STAT_EPOCHS) == 3);
-    ck_assert(get_param(m, RILL_STAT_STEPS) == 7);
-    ck_assert(get_param(m, RILL_STAT_ROWS) == 42);
-    ck_assert(get_param(m, RILL_STAT_LOSS) == 0.5);
-    ck_assert(get_param(m, RILL_STAT_CONVERGED) == 1);
-    ck_assert(get_param(m, RILL_STAT_STOPPED) == 0);
-    ck_assert(get_param(m, RILL_STAT_PROGRESSIVE_LOSS) == 0.25);
+    ck_assert(tu_get_param(m, RILL_MODEL_LOSS) == RILL_SOFTMAX);
+    ck_assert(tu_get_param(m, RILL_MODEL_N_FEATURES) == 3);
+    ck_assert(tu_get_param(m, RILL_MODEL_N_CLASSES) == 3);
+    ck_assert(tu_get_param(m, RILL_LEARNING_RATE) == 0.125);
+    ck_assert(tu_get_param(m, RILL_SCHEDULE) == RILL_SCHEDULE_ADAGRAD);
+    ck_assert(tu_get_param(m, RILL_POWER_T) == 0.5);
+    ck_assert(tu_get_param(m, RILL_L2) == 0.25);
+    ck_assert(tu_get_param(m, RILL_L1) == 0.0625);
+    ck_assert(tu_get_param(m, RILL_FIT_INTERCEPT) == 0);
+    ck_assert(tu_get_param(m, RILL_MAX_EPOCHS) == 77);
+    ck_assert(tu_get_param(m, RILL_TOL) == 1e-6);
+    ck_assert(tu_get_param(m, RILL_BATCH_ROWS) == 5);
+    ck_assert(tu_get_param(m, RILL_AVERAGE) == 3);
+    ck_assert(tu_get_param(m, RILL_SEED) == 12345);
+    ck_assert(tu_get_param(m, RILL_STAT_EPOCHS) == 3);
+    ck_assert(tu_get_param(m, RILL_STAT_STEPS) == 7);
+    ck_assert(tu_get_param(m, RILL_STAT_ROWS) == 42);
+    ck_assert(tu_get_param(m, RILL_STAT_LOSS) == 0.5);
+    ck_assert(tu_get_param(m, RILL_STAT_CONVERGED) == 1);
+    ck_assert(tu_get_param(m, RILL_STAT_STOPPED) == 0);
+    ck_assert(tu_get_param(m, RILL_STAT_PROGRESSIVE_LOSS) == 0.25);
 
     ck_assert_int_eq(rill_model_weights(m, w, 12), RILL_OK);
     ck_assert(memcmp(w, kat_w, sizeof w) == 0);

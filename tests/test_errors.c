@@ -20,6 +20,7 @@
 #include "rill.h"
 #include "ref.h"
 #include "tmain.h"
+#include "tutil.h"
 
 /* ------------------------------------------------------------------ C allocator spy */
 
@@ -214,19 +215,14 @@ static int mentions(const char *msg, const char *word, size_t number)
     return 0;
 }
 
-static size_t classes_for(int loss, size_t K)
-{
-    return loss == RILL_SQUARED ? 0 : loss == RILL_LOGISTIC ? 2 : K;
-}
-
 /* A model with some history (steps taken, statistics non-zero) and rows to feed it. */
 static rill_model *busy_model(int loss, size_t d, size_t K, double **X, double **y, size_t n)
 {
     ref_rng r;
     rill_model *m = NULL;
     ref_rng_seed(&r, 42 + (uint64_t)loss);
-    ref_random_problem(&r, loss, n, d, classes_for(loss, K), 1.0, X, y);
-    ck_assert_int_eq(rill_model_new(&m, loss, d, classes_for(loss, K)), RILL_OK);
+    ref_random_problem(&r, loss, n, d, tu_classes_for(loss, K), 1.0, X, y);
+    ck_assert_int_eq(rill_model_new(&m, loss, d, tu_classes_for(loss, K)), RILL_OK);
     ck_assert_int_eq(rill_model_set(m, RILL_LEARNING_RATE, 0.05), RILL_OK);
     ck_assert_int_eq(rill_model_set(m, RILL_L2, 1e-3), RILL_OK);
     ck_assert_int_eq(rill_model_set(m, RILL_AVERAGE, 3), RILL_OK);
@@ -816,7 +812,7 @@ out:
 START_TEST(test_counting_allocator)
 {
     const int loss = _i;
-    const size_t n = 40, d = 3, K = classes_for(loss, 3);
+    const size_t n = 40, d = 3, K = tu_classes_for(loss, 3);
     ref_rng r;
     double *X, *y;
     unsigned char *blob = malloc(1 << 16);

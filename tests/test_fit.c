@@ -15,43 +15,7 @@
 #include "rill.h"
 #include "ref.h"
 #include "tmain.h"
-
-static const char *loss_name(int loss)
-{
-    return loss == RILL_SQUARED ? "squared" : loss == RILL_LOGISTIC ? "logistic" : "softmax";
-}
-
-static rill_model *new_model(int loss, size_t d, size_t K)
-{
-    rill_model *m = NULL;
-    int rc = rill_model_new(&m, loss, d, K);
-    ck_assert_msg(rc == RILL_OK && m != NULL, "rill_model_new(%s, %zu, %zu) = %d", loss_name(loss),
-                  d, K, rc);
-    return m;
-}
-
-static void set_param(rill_model *m, int p, double v)
-{
-    int rc = rill_model_set(m, p, v);
-    ck_assert_msg(rc == RILL_OK, "rill_model_set(%d, %g) = %d (%s)", p, v, rc, rill_model_error(m));
-}
-
-static double get_param(const rill_model *m, int p)
-{
-    double v = NAN;
-    int rc = rill_model_get(m, p, &v);
-    ck_assert_msg(rc == RILL_OK, "rill_model_get(%d) = %d", p, rc);
-    return v;
-}
-
-static double *get_weights(const rill_model *m)
-{
-    size_t nw = rill_model_n_weights(m);
-    double *w = malloc(nw * sizeof *w);
-    int rc = rill_model_weights(m, w, nw);
-    ck_assert_msg(rc == RILL_OK, "rill_model_weights = %d", rc);
-    return w;
-}
+#include "tutil.h"
 
 static double inf_norm(const double *v, size_t n)
 {
@@ -77,23 +41,23 @@ static void fit_to_optimum_epochs(const char *what, int loss, const double *X, c
                                   size_t n, size_t d, size_t K, double l2, long double f_ref,
                                   double max_epochs)
 {
-    rill_model *m = new_model(loss, d, K);
+    rill_model *m = tu_new_model(loss, d, K);
     double *w, epochs, conv, rel;
     long double f;
     int rc;
 
-    set_param(m, RILL_L2, l2);
+    tu_set_param(m, RILL_L2, l2);
     if (max_epochs > 0)
-        set_param(m, RILL_MAX_EPOCHS, max_epochs);
+        tu_set_param(m, RILL_MAX_EPOCHS, max_epochs);
     rc = rill_fit(m, X, y, n);
     ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d (%s): %s", what, rc, rill_strerror(rc),
                   rill_model_error(m));
-    w = get_weights(m);
+    w = tu_get_weights(m);
     ck_assert_msg(ref_all_finite(w, rill_model_n_weights(m)), "%s: non-finite weights", what);
     f = ref_objective_l(loss, X, y, n, d, K, w, l2, 0.0);
     rel = (double)((f - f_ref) / fabsl(f_ref));
-    epochs = get_param(m, RILL_STAT_EPOCHS);
-    conv = get_param(m, RILL_STAT_CONVERGED);
+    epochs = tu_get_param(m, RILL_STAT_EPOCHS);
+    conv = tu_get_param(m, RILL_STAT_CONVERGED);
     printf("%s: epochs %.0f, converged %.0f, objective %.17Lg, reference %.17Lg, "
            "suboptimality %.3g (relative)\n",
            what, epochs, conv, f, f_ref, rel);
@@ -107,7 +71,7 @@ static void fit_to_optimum_epochs(const char *what, int loss, const double *X, c
     ck_assert_msg(epochs >= 1 && epochs <= (max_epochs > 0 ? max_epochs : 1000),
                   "%s: RILL_STAT_EPOCHS = %g", what, epochs);
     {
-        double le = get_param(m, RILL_STAT_LOSS);
+        double le = tu_get_param(m, RILL_STAT_LOSS);
         ck_assert_msg(fabs(le - (double)f) <= 1e-9 * fabs((double)f),
                       "%s: RILL_STAT_LOSS %.17g is not the objective at the weights %.17Lg", what, le,
                       f);
@@ -247,19 +211,19 @@ static void check_fixed_step(const char *what, int loss, const double *X, const 
 {
     size_t nw = ref_n_weights(loss, d, K);
     double *Wt = malloc(nw * sizeof *Wt), *w, e;
-    rill_model *m = new_model(loss, d, K);
+    rill_model *m = tu_new_model(loss, d, K);
     int rc;
-    set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
-    set_param(m, RILL_LEARNING_RATE, eta);
-    set_param(m, RILL_MAX_EPOCHS, k);
-    set_param(m, RILL_TOL, 0.0);
-    set_param(m, RILL_L2, l2);
-    set_param(m, RILL_L1, l1);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    tu_set_param(m, RILL_LEARNING_RATE, eta);
+    tu_set_param(m, RILL_MAX_EPOCHS, k);
+    tu_set_param(m, RILL_TOL, 0.0);
+    tu_set_param(m, RILL_L2, l2);
+    tu_set_param(m, RILL_L1, l1);
     rc = rill_fit(m, X, y, n);
     ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d: %s", what, rc, rill_model_error(m));
-    ck_assert_msg(get_param(m, RILL_STAT_EPOCHS) == k, "%s: %g epochs, expected %d", what,
-                  get_param(m, RILL_STAT_EPOCHS), k);
-    w = get_weights(m);
+    ck_assert_msg(tu_get_param(m, RILL_STAT_EPOCHS) == k, "%s: %g epochs, expected %d", what,
+                  tu_get_param(m, RILL_STAT_EPOCHS), k);
+    w = tu_get_weights(m);
     textbook_gd(loss, X, y, n, d, K, eta, l2, l1, k, Wt);
     e = ref_max_rel_diff(w, Wt, nw, 1e-300);
     printf("%s: %d fixed steps of %g: max rel diff to textbook GD %.3g\n", what, k, eta, e);
@@ -335,20 +299,20 @@ START_TEST(test_warm_start)
         ref_gradient(RILL_LOGISTIC, X, y, n, d, 2, z, 1e-3, g);
         ck_assert_msg(inf_norm(g, 6) <= 1.0, "test setup: |g0| = %g", inf_norm(g, 6));
     }
-    m = new_model(RILL_LOGISTIC, d, 2);
-    set_param(m, RILL_L2, 1e-3);
+    m = tu_new_model(RILL_LOGISTIC, d, 2);
+    tu_set_param(m, RILL_L2, 1e-3);
     rc = rill_fit(m, X, y, n);
     ck_assert_msg(rc == RILL_OK, "first fit = %d: %s", rc, rill_model_error(m));
-    e1 = get_param(m, RILL_STAT_EPOCHS);
-    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "first fit did not converge (%g epochs)",
+    e1 = tu_get_param(m, RILL_STAT_EPOCHS);
+    ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0, "first fit did not converge (%g epochs)",
                   e1);
-    w1 = get_weights(m);
+    w1 = tu_get_weights(m);
     rc = rill_fit(m, X, y, n);
     ck_assert_msg(rc == RILL_OK, "second fit = %d: %s", rc, rill_model_error(m));
-    e2 = get_param(m, RILL_STAT_EPOCHS);
-    w2 = get_weights(m);
+    e2 = tu_get_param(m, RILL_STAT_EPOCHS);
+    w2 = tu_get_weights(m);
     printf("warm start: first fit %g epochs, second fit %g epochs\n", e1, e2);
-    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "second fit: not converged");
+    ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0, "second fit: not converged");
     ck_assert_msg(e2 <= 2, "second fit started at a converged point but used %g epochs (first %g)",
                   e2, e1);
     ck_assert_msg(e1 > e2, "the first fit (%g epochs) should need more than the warm one (%g)", e1,
@@ -374,14 +338,14 @@ START_TEST(test_warm_start_raw)
     long double f1, f2;
     ref_load("diabetes.csv", &D);
     ref_threshold_labels(D.y, D.n, 140.0);
-    m = new_model(RILL_LOGISTIC, D.d, 2);
-    set_param(m, RILL_L2, 1e-3);
+    m = tu_new_model(RILL_LOGISTIC, D.d, 2);
+    tu_set_param(m, RILL_L2, 1e-3);
     ck_assert_int_eq(rill_fit(m, D.X, D.y, D.n), RILL_OK);
-    e1 = get_param(m, RILL_STAT_EPOCHS);
-    w1 = get_weights(m);
+    e1 = tu_get_param(m, RILL_STAT_EPOCHS);
+    w1 = tu_get_weights(m);
     ck_assert_int_eq(rill_fit(m, D.X, D.y, D.n), RILL_OK);
-    e2 = get_param(m, RILL_STAT_EPOCHS);
-    w2 = get_weights(m);
+    e2 = tu_get_param(m, RILL_STAT_EPOCHS);
+    w2 = tu_get_weights(m);
     f1 = ref_objective_l(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w1, 1e-3, 0);
     f2 = ref_objective_l(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w2, 1e-3, 0);
     printf("warm start raw diabetes: %g epochs then %g epochs; objective %.17Lg -> %.17Lg\n", e1,
@@ -403,28 +367,28 @@ START_TEST(test_converged_flag_and_criterion)
     int rc;
     ref_load("diabetes.csv", &D);
     ref_threshold_labels(D.y, D.n, 140.0);
-    m = new_model(RILL_LOGISTIC, D.d, 2);
-    set_param(m, RILL_L2, 1e-3);
-    ck_assert_msg(get_param(m, RILL_TOL) == 1e-8, "default RILL_TOL %g", get_param(m, RILL_TOL));
-    ck_assert_msg(get_param(m, RILL_MAX_EPOCHS) == 1000, "default RILL_MAX_EPOCHS %g",
-                  get_param(m, RILL_MAX_EPOCHS));
+    m = tu_new_model(RILL_LOGISTIC, D.d, 2);
+    tu_set_param(m, RILL_L2, 1e-3);
+    ck_assert_msg(tu_get_param(m, RILL_TOL) == 1e-8, "default RILL_TOL %g", tu_get_param(m, RILL_TOL));
+    ck_assert_msg(tu_get_param(m, RILL_MAX_EPOCHS) == 1000, "default RILL_MAX_EPOCHS %g",
+                  tu_get_param(m, RILL_MAX_EPOCHS));
     /* out of epochs: RILL_OK, not converged, exactly the budget used */
-    set_param(m, RILL_MAX_EPOCHS, 3);
+    tu_set_param(m, RILL_MAX_EPOCHS, 3);
     rc = rill_fit(m, D.X, D.y, D.n);
     ck_assert_msg(rc == RILL_OK, "fit with 3 epochs = %d", rc);
-    ck_assert_msg(get_param(m, RILL_STAT_EPOCHS) == 3, "epochs %g, expected 3",
-                  get_param(m, RILL_STAT_EPOCHS));
-    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 0.0,
+    ck_assert_msg(tu_get_param(m, RILL_STAT_EPOCHS) == 3, "epochs %g, expected 3",
+                  tu_get_param(m, RILL_STAT_EPOCHS));
+    ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 0.0,
                   "RILL_STAT_CONVERGED = 1 after 3 epochs on raw data");
     /* then to convergence, warm-started from here: the documented criterion holds */
-    w0 = get_weights(m);
+    w0 = tu_get_weights(m);
     g0 = pg_norm(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w0, 1e-3, 0);
-    set_param(m, RILL_MAX_EPOCHS, 1000);
+    tu_set_param(m, RILL_MAX_EPOCHS, 1000);
     rc = rill_fit(m, D.X, D.y, D.n);
     ck_assert_msg(rc == RILL_OK, "fit = %d", rc);
-    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "not converged in %g epochs",
-                  get_param(m, RILL_STAT_EPOCHS));
-    w = get_weights(m);
+    ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0, "not converged in %g epochs",
+                  tu_get_param(m, RILL_STAT_EPOCHS));
+    w = tu_get_weights(m);
     gn = pg_norm(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w, 1e-3, 0);
     printf("criterion: |pg| %.3g <= tol * max(1, |g0| = %.3g) = %.3g\n", gn, g0,
            tol * (g0 > 1 ? g0 : 1));
@@ -433,14 +397,14 @@ START_TEST(test_converged_flag_and_criterion)
                   "= %g",
                   gn, tol * (g0 > 1 ? g0 : 1));
     /* a tighter tol still converges and is then met too */
-    set_param(m, RILL_TOL, 1e-11);
+    tu_set_param(m, RILL_TOL, 1e-11);
     g0 = gn;
     rc = rill_fit(m, D.X, D.y, D.n);
     ck_assert_msg(rc == RILL_OK, "fit tol 1e-11 = %d", rc);
     free(w);
-    w = get_weights(m);
+    w = tu_get_weights(m);
     gn = pg_norm(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w, 1e-3, 0);
-    if (get_param(m, RILL_STAT_CONVERGED) == 1.0)
+    if (tu_get_param(m, RILL_STAT_CONVERGED) == 1.0)
         ck_assert_msg(gn <= 1.01 * 1e-11 * (g0 > 1 ? g0 : 1) + 1e-15,
                       "tol 1e-11: converged flag with |pg| = %g", gn);
     free(w0);
@@ -477,14 +441,14 @@ static void check_l1(const char *what, int loss, size_t n, size_t d, size_t K, d
     ck_assert_msg(iters > 0, "%s: reference proximal gradient did not converge", what);
     fr = ref_objective_l(loss, X, y, n, d, K, Wr, l2, l1);
 
-    m = new_model(loss, d, K);
-    set_param(m, RILL_L2, l2);
-    set_param(m, RILL_L1, l1);
+    m = tu_new_model(loss, d, K);
+    tu_set_param(m, RILL_L2, l2);
+    tu_set_param(m, RILL_L1, l1);
     w0 = calloc(nw, sizeof *w0);
     kkt0 = pg_norm(loss, X, y, n, d, K, w0, l2, l1);
     rc = rill_fit(m, X, y, n);
     ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d: %s", what, rc, rill_model_error(m));
-    w = get_weights(m);
+    w = tu_get_weights(m);
     fl = ref_objective_l(loss, X, y, n, d, K, w, l2, l1);
     f_rel = (double)((fl - fr) / fabsl(fr));
 
@@ -512,12 +476,12 @@ static void check_l1(const char *what, int loss, size_t n, size_t d, size_t K, d
     kkt = pg_norm(loss, X, y, n, d, K, w, l2, l1);
     printf("%s: %g epochs, converged %g, objective rel diff %.3g, |min-norm subgradient| %.3g "
            "(start %.3g), %zu forced zeros, prox-grad reference %ld iterations\n",
-           what, get_param(m, RILL_STAT_EPOCHS), get_param(m, RILL_STAT_CONVERGED), f_rel, kkt,
+           what, tu_get_param(m, RILL_STAT_EPOCHS), tu_get_param(m, RILL_STAT_CONVERGED), f_rel, kkt,
            kkt0, sure_zero, iters);
     ck_assert_msg(f_rel <= 1e-6, "%s: objective %.17Lg vs reference %.17Lg (rel %g)", what, fl, fr,
                   f_rel);
     ck_assert_msg(f_rel >= -1e-12, "%s: library below the reference optimum (rel %g)", what, f_rel);
-    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "%s: not converged", what);
+    ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0, "%s: not converged", what);
     ck_assert_msg(kkt <= 1.5e-8 * (kkt0 > 1 ? kkt0 : 1),
                   "%s: subgradient optimality violated: |pg|_inf = %g", what, kkt);
     (void)nout;
@@ -544,24 +508,24 @@ END_TEST
 static void check_drivers(const char *what, int loss, const double *X, const double *y, size_t n,
                           size_t d, size_t K, double l2, double l1, int epochs)
 {
-    rill_model *a = new_model(loss, d, K), *b = new_model(loss, d, K), *c = new_model(loss, d, K);
+    rill_model *a = tu_new_model(loss, d, K), *b = tu_new_model(loss, d, K), *c = tu_new_model(loss, d, K);
     size_t nw = rill_model_n_weights(a);
     double *g = malloc(nw * sizeof *g), lsum, *wa, *wb, *wc, ea;
     int rc, it, manual_epochs = 0, pass_epochs = 0;
     rill_stream *s = NULL;
 
-    set_param(a, RILL_L2, l2);
-    set_param(a, RILL_L1, l1);
-    set_param(a, RILL_MAX_EPOCHS, epochs);
-    set_param(b, RILL_L2, l2);
-    set_param(b, RILL_L1, l1);
-    set_param(c, RILL_L2, l2);
-    set_param(c, RILL_L1, l1);
+    tu_set_param(a, RILL_L2, l2);
+    tu_set_param(a, RILL_L1, l1);
+    tu_set_param(a, RILL_MAX_EPOCHS, epochs);
+    tu_set_param(b, RILL_L2, l2);
+    tu_set_param(b, RILL_L1, l1);
+    tu_set_param(c, RILL_L2, l2);
+    tu_set_param(c, RILL_L1, l1);
 
     rc = rill_fit(a, X, y, n);
     ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d", what, rc);
-    ea = get_param(a, RILL_STAT_EPOCHS);
-    wa = get_weights(a);
+    ea = tu_get_param(a, RILL_STAT_EPOCHS);
+    wa = tu_get_weights(a);
 
     /* driver 2: the manual reverse-communication loop */
     for (it = 0; it < epochs; it++) {
@@ -571,10 +535,10 @@ static void check_drivers(const char *what, int loss, const double *X, const dou
         ck_assert_msg(rc == RILL_OK, "%s: rill_apply_gradient (epoch %d) = %d: %s", what, it + 1, rc,
                       rill_model_error(b));
         manual_epochs++;
-        if (get_param(b, RILL_STAT_CONVERGED) == 1.0)
+        if (tu_get_param(b, RILL_STAT_CONVERGED) == 1.0)
             break;
     }
-    wb = get_weights(b);
+    wb = tu_get_weights(b);
     ck_assert_msg(manual_epochs == ea, "%s: rill_fit used %g epochs, the manual loop %d", what, ea,
                   manual_epochs);
     ck_assert_msg(memcmp(wa, wb, nw * sizeof *wa) == 0,
@@ -597,11 +561,11 @@ static void check_drivers(const char *what, int loss, const double *X, const dou
         rc = rill_stream_flush(s);
         ck_assert_msg(rc == RILL_OK, "%s: flush = %d: %s", what, rc, rill_model_error(c));
         pass_epochs++;
-        if (get_param(c, RILL_STAT_CONVERGED) == 1.0)
+        if (tu_get_param(c, RILL_STAT_CONVERGED) == 1.0)
             break;
     }
     rill_stream_free(s);
-    wc = get_weights(c);
+    wc = tu_get_weights(c);
     ck_assert_msg(pass_epochs == ea, "%s: PASS stream used %d epochs, rill_fit %g", what,
                   pass_epochs, ea);
     if (rl_block_blas == NULL) {

@@ -14,34 +14,7 @@
 #include "rill.h"
 #include "ref.h"
 #include "tmain.h"
-
-static const char *loss_name(int loss)
-{
-    return loss == RILL_SQUARED ? "squared" : loss == RILL_LOGISTIC ? "logistic" : "softmax";
-}
-
-static size_t classes_for(int loss, size_t K)
-{
-    return loss == RILL_SQUARED ? 0 : loss == RILL_LOGISTIC ? 2 : K;
-}
-
-static rill_model *new_model(int loss, size_t d, size_t K)
-{
-    rill_model *m = NULL;
-    int rc = rill_model_new(&m, loss, d, classes_for(loss, K));
-    ck_assert_msg(rc == RILL_OK && m != NULL, "rill_model_new(%s, d=%zu, K=%zu) = %d",
-                  loss_name(loss), d, K, rc);
-    return m;
-}
-
-static double *random_weights(ref_rng *r, size_t nw, double scale)
-{
-    double *w = malloc(nw * sizeof *w);
-    size_t j;
-    for (j = 0; j < nw; j++)
-        w[j] = scale * ref_rng_normal(r);
-    return w;
-}
+#include "tutil.h"
 
 static double rel_scalar(double a, double b)
 {
@@ -55,7 +28,7 @@ START_TEST(test_gradient_matches_reference_and_fd)
 {
     const int loss = _i; /* loop 1..3 */
     const size_t n = 37, d = 5, K = 4;
-    const size_t Kc = classes_for(loss, K);
+    const size_t Kc = tu_classes_for(loss, K);
     ref_rng r;
     double *X, *y, *W, *g, lsum, lsum_only;
     long double *gref, lref;
@@ -65,11 +38,11 @@ START_TEST(test_gradient_matches_reference_and_fd)
 
     ref_rng_seed(&r, 1000 + (uint64_t)loss);
     ref_random_problem(&r, loss, n, d, Kc, 1.0, &X, &y);
-    m = new_model(loss, d, K);
+    m = tu_new_model_for(loss, d, K);
     nw = rill_model_n_weights(m);
     ck_assert_msg(nw == ref_n_weights(loss, d, Kc), "%s: n_weights %zu, expected %zu",
-                  loss_name(loss), nw, ref_n_weights(loss, d, Kc));
-    W = random_weights(&r, nw, 0.5);
+                  tu_loss_name(loss), nw, ref_n_weights(loss, d, Kc));
+    W = tu_random_weights(&r, nw, 0.5);
     rc = rill_model_set_weights(m, W, nw);
     ck_assert_msg(rc == RILL_OK, "set_weights = %d", rc);
 
@@ -78,21 +51,21 @@ START_TEST(test_gradient_matches_reference_and_fd)
         g[j] = NAN; /* rill_gradient writes the sums: nothing of this may survive */
     lsum = NAN;
     rc = rill_gradient(m, X, y, n, g, &lsum);
-    ck_assert_msg(rc == RILL_OK, "%s: rill_gradient = %d (%s)", loss_name(loss), rc,
+    ck_assert_msg(rc == RILL_OK, "%s: rill_gradient = %d (%s)", tu_loss_name(loss), rc,
                   rill_strerror(rc));
 
     /* the reference's analytic sums (long double) */
     gref = malloc(nw * sizeof *gref);
     lref = ref_sums(loss, X, y, n, d, Kc, W, gref);
     ck_assert_msg(rel_scalar(lsum, (double)lref) <= 1e-12, "%s: loss_sum %.17g, reference %.17Lg",
-                  loss_name(loss), lsum, lref);
+                  tu_loss_name(loss), lsum, lref);
     {
         double *gr = malloc(nw * sizeof *gr), e;
         for (j = 0; j < nw; j++)
             gr[j] = (double)gref[j];
         e = ref_max_rel_diff(g, gr, nw, 1e-300);
         ck_assert_msg(e <= 1e-12, "%s: grad_sum differs from the reference sums by %g (relative)",
-                      loss_name(loss), e);
+                      tu_loss_name(loss), e);
         free(gr);
     }
 
@@ -113,16 +86,16 @@ START_TEST(test_gradient_matches_reference_and_fd)
             fd = (double)((fp - fm) / (2.0L * (long double)h));
             ck_assert_msg(fabs(g[j] / (double)n - fd) <= 1e-7 * (gmax > 1.0 ? gmax : 1.0),
                           "%s: weight %zu: rill_gradient mean %.12g, central difference %.12g",
-                          loss_name(loss), j, g[j] / (double)n, fd);
+                          tu_loss_name(loss), j, g[j] / (double)n, fd);
         }
     }
 
     /* loss only (grad_sum NULL): the same loss */
     lsum_only = NAN;
     rc = rill_gradient(m, X, y, n, NULL, &lsum_only);
-    ck_assert_msg(rc == RILL_OK, "%s: rill_gradient(grad NULL) = %d", loss_name(loss), rc);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_gradient(grad NULL) = %d", tu_loss_name(loss), rc);
     ck_assert_msg(rel_scalar(lsum_only, lsum) <= 1e-14,
-                  "%s: loss-only sum %.17g differs from %.17g", loss_name(loss), lsum_only, lsum);
+                  "%s: loss-only sum %.17g differs from %.17g", tu_loss_name(loss), lsum_only, lsum);
 
     free(X);
     free(y);
@@ -137,13 +110,13 @@ END_TEST
 START_TEST(test_gradient_extreme_scores)
 {
     const int loss = _i == 0 ? RILL_LOGISTIC : RILL_SOFTMAX;
-    const size_t n = 6, d = 2, K = 3, Kc = classes_for(loss, K);
+    const size_t n = 6, d = 2, K = 3, Kc = tu_classes_for(loss, K);
     double X[12] = {800, -3, -800, 2, 1e3, 1e3, -1e3, -1e3, 0.5, 0.25, 40, -40};
     double y[6] = {0, 1, 1, 0, 1, 0};
     double W[9] = {1.0, 0.5, 0.1, -0.7, 1.5, -0.2, 0.3, -1.0, 0.0};
     double g[9], lsum, gr[9], e;
     long double gref[9], lref;
-    rill_model *m = new_model(loss, d, K);
+    rill_model *m = tu_new_model_for(loss, d, K);
     size_t nw = rill_model_n_weights(m), j;
     int rc;
 
@@ -153,16 +126,16 @@ START_TEST(test_gradient_extreme_scores)
     }
     ck_assert_int_eq(rill_model_set_weights(m, W, nw), RILL_OK);
     rc = rill_gradient(m, X, y, n, g, &lsum);
-    ck_assert_msg(rc == RILL_OK, "%s: rill_gradient = %d", loss_name(loss), rc);
+    ck_assert_msg(rc == RILL_OK, "%s: rill_gradient = %d", tu_loss_name(loss), rc);
     ck_assert_msg(isfinite(lsum) && ref_all_finite(g, nw), "%s: non-finite sums at large scores",
-                  loss_name(loss));
+                  tu_loss_name(loss));
     lref = ref_sums(loss, X, y, n, d, Kc, W, gref);
     for (j = 0; j < nw; j++)
         gr[j] = (double)gref[j];
     ck_assert_msg(rel_scalar(lsum, (double)lref) <= 1e-12, "%s: loss %.17g vs reference %.17Lg",
-                  loss_name(loss), lsum, lref);
+                  tu_loss_name(loss), lsum, lref);
     e = ref_max_rel_diff(g, gr, nw, 1e-300);
-    ck_assert_msg(e <= 1e-12, "%s: gradient differs from the reference by %g", loss_name(loss), e);
+    ck_assert_msg(e <= 1e-12, "%s: gradient differs from the reference by %g", tu_loss_name(loss), e);
     rill_model_free(m);
 }
 END_TEST
@@ -172,7 +145,7 @@ END_TEST
 START_TEST(test_gradient_mergeable)
 {
     const int loss = _i;
-    const size_t n = 300, d = 6, K = 5, Kc = classes_for(loss, K);
+    const size_t n = 300, d = 6, K = 5, Kc = tu_classes_for(loss, K);
     const size_t splits[] = {64, 128, 192, 256, 1, 97, 299};
     ref_rng r;
     double *X, *y, *W, *gw, *ga, *gb, *gs, lw, la, lb;
@@ -181,9 +154,9 @@ START_TEST(test_gradient_mergeable)
 
     ref_rng_seed(&r, 2000 + (uint64_t)loss);
     ref_random_problem(&r, loss, n, d, Kc, 1.0, &X, &y);
-    m = new_model(loss, d, K);
+    m = tu_new_model_for(loss, d, K);
     nw = rill_model_n_weights(m);
-    W = random_weights(&r, nw, 0.3);
+    W = tu_random_weights(&r, nw, 0.3);
     ck_assert_int_eq(rill_model_set_weights(m, W, nw), RILL_OK);
     gw = malloc(nw * sizeof *gw);
     ga = malloc(nw * sizeof *ga);
@@ -201,12 +174,12 @@ START_TEST(test_gradient_mergeable)
             gs[j] = ga[j] + gb[j];
         e = ref_max_rel_diff(gs, gw, nw, 1e-300);
         ck_assert_msg(e <= 1e-12, "%s: split at %zu: shard sums added differ from the whole by %g",
-                      loss_name(loss), k, e);
+                      tu_loss_name(loss), k, e);
         ck_assert_msg(rel_scalar(la + lb, lw) <= 1e-12,
-                      "%s: split at %zu: loss %.17g + %.17g vs whole %.17g", loss_name(loss), k, la,
+                      "%s: split at %zu: loss %.17g + %.17g vs whole %.17g", tu_loss_name(loss), k, la,
                       lb, lw);
         bitwise = memcmp(gs, gw, nw * sizeof *gs) == 0 && la + lb == lw;
-        printf("mergeable %s split %zu/%zu: max rel diff %.3g, %s\n", loss_name(loss), k, n - k, e,
+        printf("mergeable %s split %zu/%zu: max rel diff %.3g, %s\n", tu_loss_name(loss), k, n - k, e,
                bitwise ? "bit-identical" : "not bit-identical (caller-side addition rounds)");
     }
 
@@ -227,11 +200,11 @@ START_TEST(test_gradient_mergeable)
             ck_assert_msg(memcmp(g1, g2, nw * sizeof *g1) == 0 && l1 == l2,
                           "%s: running sums over chunks [0,%zu) [%zu,%zu) [%zu,%zu) are not "
                           "bit-identical to one call (max rel diff %g)",
-                          loss_name(loss), a, a, b, b, n, ref_max_rel_diff(g2, g1, nw, 1e-300));
+                          tu_loss_name(loss), a, a, b, b, n, ref_max_rel_diff(g2, g1, nw, 1e-300));
         }
         /* and they are rill_gradient's sums */
         ck_assert_msg(memcmp(g1, gw, nw * sizeof *g1) == 0 && l1 == lw,
-                      "%s: rl_kernel_sums from zero differs from rill_gradient", loss_name(loss));
+                      "%s: rl_kernel_sums from zero differs from rill_gradient", tu_loss_name(loss));
         free(g1);
         free(g2);
     }
@@ -258,23 +231,23 @@ START_TEST(test_kernel_portable_matches_reference)
     for (loss = RILL_SQUARED; loss <= RILL_SOFTMAX; loss++)
         for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             size_t n = shapes[s][0], d = shapes[s][1], K = shapes[s][2];
-            size_t Kc = classes_for(loss, K), k = ref_n_outputs(loss, Kc);
+            size_t Kc = tu_classes_for(loss, K), k = ref_n_outputs(loss, Kc);
             size_t nw = ref_n_weights(loss, d, Kc), j;
             ref_rng r;
             double *X, *y, *W, *g = calloc(nw, sizeof *g), *gr = malloc(nw * sizeof *gr), l = 0.0;
             long double *gl = malloc(nw * sizeof *gl), lr;
             ref_rng_seed(&r, 3000 + 17 * (uint64_t)loss + s);
             ref_random_problem(&r, loss, n, d, Kc, 1.5, &X, &y);
-            W = random_weights(&r, nw, 0.4);
+            W = tu_random_weights(&r, nw, 0.4);
             rl_block_portable(loss, d, k, W, X, y, n, g, &l);
             lr = ref_sums(loss, X, y, n, d, Kc, W, gl);
             for (j = 0; j < nw; j++)
                 gr[j] = (double)gl[j];
             ck_assert_msg(rel_scalar(l, (double)lr) <= 1e-12,
                           "portable %s n=%zu d=%zu K=%zu: loss %.17g vs reference %.17Lg",
-                          loss_name(loss), n, d, K, l, lr);
+                          tu_loss_name(loss), n, d, K, l, lr);
             ck_assert_msg(ref_max_rel_diff(g, gr, nw, 1e-300) <= 1e-12,
-                          "portable %s n=%zu d=%zu K=%zu: gradient off by %g", loss_name(loss), n,
+                          "portable %s n=%zu d=%zu K=%zu: gradient off by %g", tu_loss_name(loss), n,
                           d, K, ref_max_rel_diff(g, gr, nw, 1e-300));
             free(X);
             free(y);
@@ -299,25 +272,25 @@ START_TEST(test_kernel_blas_matches_portable)
     for (loss = RILL_SQUARED; loss <= RILL_SOFTMAX; loss++)
         for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             size_t n = shapes[s][0], d = shapes[s][1], K = shapes[s][2];
-            size_t Kc = classes_for(loss, K), k = ref_n_outputs(loss, Kc);
+            size_t Kc = tu_classes_for(loss, K), k = ref_n_outputs(loss, Kc);
             size_t nw = ref_n_weights(loss, d, Kc), j;
             ref_rng r;
             double *X, *y, *W, *gp = malloc(nw * sizeof *gp), *gb = malloc(nw * sizeof *gb);
             double lp = 0.25, lb = 0.25, e;
             ref_rng_seed(&r, 4000 + 31 * (uint64_t)loss + s);
             ref_random_problem(&r, loss, n, d, Kc, 2.0, &X, &y);
-            W = random_weights(&r, nw, 0.3);
+            W = tu_random_weights(&r, nw, 0.3);
             /* both kernels add to the running sums: start from the same non-zero values */
             for (j = 0; j < nw; j++)
                 gp[j] = gb[j] = 0.125 * (double)(j % 7) - 0.25;
             rl_block_portable(loss, d, k, W, X, y, n, gp, &lp);
             rl_block_blas(loss, d, k, W, X, y, n, gb, &lb);
             ck_assert_msg(rel_scalar(lb, lp) <= 1e-12,
-                          "blas %s n=%zu d=%zu K=%zu: loss %.17g, portable %.17g", loss_name(loss),
+                          "blas %s n=%zu d=%zu K=%zu: loss %.17g, portable %.17g", tu_loss_name(loss),
                           n, d, K, lb, lp);
             e = ref_max_rel_diff(gb, gp, nw, 1e-300);
             ck_assert_msg(e <= 1e-12, "blas %s n=%zu d=%zu K=%zu: gradient differs by %g",
-                          loss_name(loss), n, d, K, e);
+                          tu_loss_name(loss), n, d, K, e);
             /* loss only */
             lp = 0.0;
             lb = 0.0;
@@ -325,7 +298,7 @@ START_TEST(test_kernel_blas_matches_portable)
             rl_block_blas(loss, d, k, W, X, y, n, NULL, &lb);
             ck_assert_msg(rel_scalar(lb, lp) <= 1e-12,
                           "blas %s n=%zu d=%zu K=%zu (loss only): %.17g vs %.17g",
-                          loss_name(loss), n, d, K, lb, lp);
+                          tu_loss_name(loss), n, d, K, lb, lp);
             free(X);
             free(y);
             free(W);
@@ -349,7 +322,7 @@ START_TEST(test_known_answer_squared)
     const double W[3] = {1, -1, 0.5};
     const double expect[3] = {7, -5, 0.5};
     double g[3], l;
-    rill_model *m = new_model(RILL_SQUARED, 2, 0);
+    rill_model *m = tu_new_model_for(RILL_SQUARED, 2, 0);
     ck_assert_int_eq(rill_model_set_weights(m, W, 3), RILL_OK);
     ck_assert_int_eq(rill_gradient(m, X, y, 3, g, &l), RILL_OK);
     ck_assert_msg(l == 4.375, "loss sum %.17g, expected 4.375", l);
@@ -367,7 +340,7 @@ START_TEST(test_known_answer_logistic_softmax)
     const double yl[3] = {0, 1, 1};
     const double ys[3] = {0, 2, 2};
     double g[9], l, e;
-    rill_model *m = new_model(RILL_LOGISTIC, 2, 2);
+    rill_model *m = tu_new_model_for(RILL_LOGISTIC, 2, 2);
     ck_assert_int_eq(rill_gradient(m, X, yl, 3, g, &l), RILL_OK);
     /* grad = 0.5*(1,2,1) - 0.5*(0,1,1) - 0.5*(3,-1,1) = (-1, 1, -0.5) */
     ck_assert_msg(fabs(l - 3.0 * log(2.0)) <= 1e-15 * 3.0 * log(2.0), "logistic loss %.17g", l);
@@ -375,7 +348,7 @@ START_TEST(test_known_answer_logistic_softmax)
                   "logistic grad (%.17g, %.17g, %.17g), expected (-1, 1, -0.5)", g[0], g[1], g[2]);
     rill_model_free(m);
 
-    m = new_model(RILL_SOFTMAX, 2, 3);
+    m = tu_new_model_for(RILL_SOFTMAX, 2, 3);
     ck_assert_int_eq(rill_gradient(m, X, ys, 3, g, &l), RILL_OK);
     ck_assert_msg(fabs(l - 3.0 * log(3.0)) <= 1e-15 * 3.0 * log(3.0), "softmax loss %.17g", l);
     {
@@ -404,10 +377,10 @@ START_TEST(test_gradient_excludes_penalty)
     const size_t n = 20, d = 3;
     ref_rng r;
     double *X, *y, *W, g0[4], g1[4], l0, l1;
-    rill_model *m = new_model(RILL_SQUARED, d, 0);
+    rill_model *m = tu_new_model_for(RILL_SQUARED, d, 0);
     ref_rng_seed(&r, 77);
     ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
-    W = random_weights(&r, d + 1, 1.0);
+    W = tu_random_weights(&r, d + 1, 1.0);
     ck_assert_int_eq(rill_model_set_weights(m, W, d + 1), RILL_OK);
     ck_assert_int_eq(rill_gradient(m, X, y, n, g0, &l0), RILL_OK);
     ck_assert_int_eq(rill_model_set(m, RILL_L2, 3.0), RILL_OK);

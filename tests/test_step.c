@@ -13,11 +13,7 @@
 #include "rill.h"
 #include "ref.h"
 #include "tmain.h"
-
-static const char *loss_name(int loss)
-{
-    return loss == RILL_SQUARED ? "squared" : loss == RILL_LOGISTIC ? "logistic" : "softmax";
-}
+#include "tutil.h"
 
 static const char *schedule_name(int s)
 {
@@ -27,40 +23,6 @@ static const char *schedule_name(int s)
     case RILL_SCHEDULE_OPTIMAL: return "optimal";
     default: return "adagrad";
     }
-}
-
-static size_t classes_for(int loss, size_t K)
-{
-    return loss == RILL_SQUARED ? 0 : loss == RILL_LOGISTIC ? 2 : K;
-}
-
-static rill_model *new_model(int loss, size_t d, size_t K)
-{
-    rill_model *m = NULL;
-    int rc = rill_model_new(&m, loss, d, K);
-    ck_assert_msg(rc == RILL_OK && m != NULL, "rill_model_new(%s, %zu, %zu) = %d", loss_name(loss),
-                  d, K, rc);
-    return m;
-}
-
-static void set_param(rill_model *m, int p, double v)
-{
-    int rc = rill_model_set(m, p, v);
-    ck_assert_msg(rc == RILL_OK, "rill_model_set(%d, %g) = %d (%s)", p, v, rc, rill_model_error(m));
-}
-
-static double get_param(const rill_model *m, int p)
-{
-    double v = NAN;
-    int rc = rill_model_get(m, p, &v);
-    ck_assert_msg(rc == RILL_OK, "rill_model_get(%d) = %d", p, rc);
-    return v;
-}
-
-static void get_weights(const rill_model *m, double *w)
-{
-    int rc = rill_model_weights(m, w, rill_model_n_weights(m));
-    ck_assert_msg(rc == RILL_OK, "rill_model_weights = %d", rc);
 }
 
 /* ------------------------------------------------------------------ the formulas */
@@ -142,7 +104,7 @@ START_TEST(test_step_schedules)
 {
     /* _i: schedule (4) x loss (3) x penalty (2) */
     const int schedule = 1 + _i % 4, loss = 1 + (_i / 4) % 3, with_l1 = _i / 12;
-    const size_t n = 60, d = 4, K = classes_for(loss, 3);
+    const size_t n = 60, d = 4, K = tu_classes_for(loss, 3);
     const size_t sizes[] = {1, 3, 5, 2, 7, 1, 1, 4};
     const double eta0 = 0.05, power_t = 0.3, l2 = 0.01, l1 = with_l1 ? 0.004 : 0.0;
     ref_rng r;
@@ -152,16 +114,16 @@ START_TEST(test_step_schedules)
     sim s;
     char what[96];
 
-    snprintf(what, sizeof what, "%s/%s/%s", schedule_name(schedule), loss_name(loss),
+    snprintf(what, sizeof what, "%s/%s/%s", schedule_name(schedule), tu_loss_name(loss),
              with_l1 ? "l2+l1" : "l2");
     ref_rng_seed(&r, 500 + (uint64_t)_i);
     ref_random_problem(&r, loss, n, d, K, 1.0, &X, &y);
-    m = new_model(loss, d, K);
-    set_param(m, RILL_LEARNING_RATE, eta0);
-    set_param(m, RILL_SCHEDULE, schedule);
-    set_param(m, RILL_POWER_T, power_t);
-    set_param(m, RILL_L2, l2);
-    set_param(m, RILL_L1, l1);
+    m = tu_new_model(loss, d, K);
+    tu_set_param(m, RILL_LEARNING_RATE, eta0);
+    tu_set_param(m, RILL_SCHEDULE, schedule);
+    tu_set_param(m, RILL_POWER_T, power_t);
+    tu_set_param(m, RILL_L2, l2);
+    tu_set_param(m, RILL_L1, l1);
     sim_init(&s, loss, d, K, schedule, eta0, power_t, l2, l1);
     w = malloc(s.nw * sizeof *w);
     while (off < n) {
@@ -175,16 +137,16 @@ START_TEST(test_step_schedules)
         sim_step(&s, X + off * d, y + off, take);
         off += take;
         steps++;
-        get_weights(m, w);
+        tu_copy_weights(m, w);
         e = ref_max_rel_diff(w, s.W, s.nw, 1e-300);
         ck_assert_msg(e <= 1e-12,
                       "%s: after %zu steps (%zu rows) the weights differ from the formula by %g "
                       "(w[0] %.17g vs %.17g)",
                       what, steps, off, e, w[0], s.W[0]);
-        ck_assert_msg(get_param(m, RILL_STAT_ROWS) == (double)off, "%s: RILL_STAT_ROWS %g, rows %zu",
-                      what, get_param(m, RILL_STAT_ROWS), off);
-        ck_assert_msg(get_param(m, RILL_STAT_STEPS) == (double)steps,
-                      "%s: RILL_STAT_STEPS %g, steps %zu", what, get_param(m, RILL_STAT_STEPS),
+        ck_assert_msg(tu_get_param(m, RILL_STAT_ROWS) == (double)off, "%s: RILL_STAT_ROWS %g, rows %zu",
+                      what, tu_get_param(m, RILL_STAT_ROWS), off);
+        ck_assert_msg(tu_get_param(m, RILL_STAT_STEPS) == (double)steps,
+                      "%s: RILL_STAT_STEPS %g, steps %zu", what, tu_get_param(m, RILL_STAT_STEPS),
                       steps);
     }
     if (with_l1) {
@@ -208,7 +170,7 @@ END_TEST
 START_TEST(test_row_by_row_is_an_epoch_loop)
 {
     const int loss = _i;
-    const size_t n = 53, d = 3, K = classes_for(loss, 4), cut = 17;
+    const size_t n = 53, d = 3, K = tu_classes_for(loss, 4), cut = 17;
     ref_rng r;
     double *X, *y, *wa, *wb, *wc, *wd, *we;
     rill_model *a, *b = NULL, *c, *dm, *em;
@@ -218,11 +180,11 @@ START_TEST(test_row_by_row_is_an_epoch_loop)
 
     ref_rng_seed(&r, 600 + (uint64_t)loss);
     ref_random_problem(&r, loss, n, d, K, 1.0, &X, &y);
-    a = new_model(loss, d, K);
-    set_param(a, RILL_LEARNING_RATE, 0.1);
-    set_param(a, RILL_SCHEDULE, RILL_SCHEDULE_INVSCALING);
-    set_param(a, RILL_POWER_T, 0.5);
-    set_param(a, RILL_L2, 1e-3);
+    a = tu_new_model(loss, d, K);
+    tu_set_param(a, RILL_LEARNING_RATE, 0.1);
+    tu_set_param(a, RILL_SCHEDULE, RILL_SCHEDULE_INVSCALING);
+    tu_set_param(a, RILL_POWER_T, 0.5);
+    tu_set_param(a, RILL_L2, 1e-3);
     nw = rill_model_n_weights(a);
     rc = rill_model_clone(&c, a);
     ck_assert_int_eq(rc, RILL_OK);
@@ -255,22 +217,22 @@ START_TEST(test_row_by_row_is_an_epoch_loop)
     wc = malloc(nw * sizeof *wc);
     wd = malloc(nw * sizeof *wd);
     we = malloc(nw * sizeof *we);
-    get_weights(a, wa);
-    get_weights(b, wb);
-    get_weights(c, wc);
+    tu_copy_weights(a, wa);
+    tu_copy_weights(b, wb);
+    tu_copy_weights(c, wc);
     ck_assert_msg(memcmp(wa, wb, nw * sizeof *wa) == 0,
                   "%s: a clone continued row by row differs from the original (max rel %g)",
-                  loss_name(loss), ref_max_rel_diff(wb, wa, nw, 1e-300));
+                  tu_loss_name(loss), ref_max_rel_diff(wb, wa, nw, 1e-300));
     ck_assert_msg(memcmp(wa, wc, nw * sizeof *wa) == 0,
                   "%s: a STEP stream of 1-row batches differs from row-by-row rill_step (max rel %g)",
-                  loss_name(loss), ref_max_rel_diff(wc, wa, nw, 1e-300));
-    ck_assert_msg(get_param(a, RILL_STAT_ROWS) == n && get_param(b, RILL_STAT_ROWS) == n &&
-                      get_param(c, RILL_STAT_ROWS) == n,
-                  "%s: RILL_STAT_ROWS %g / %g / %g, expected %zu", loss_name(loss),
-                  get_param(a, RILL_STAT_ROWS), get_param(b, RILL_STAT_ROWS),
-                  get_param(c, RILL_STAT_ROWS), n);
-    ck_assert_msg(get_param(a, RILL_STAT_STEPS) == n, "%s: RILL_STAT_STEPS %g, expected %zu",
-                  loss_name(loss), get_param(a, RILL_STAT_STEPS), n);
+                  tu_loss_name(loss), ref_max_rel_diff(wc, wa, nw, 1e-300));
+    ck_assert_msg(tu_get_param(a, RILL_STAT_ROWS) == n && tu_get_param(b, RILL_STAT_ROWS) == n &&
+                      tu_get_param(c, RILL_STAT_ROWS) == n,
+                  "%s: RILL_STAT_ROWS %g / %g / %g, expected %zu", tu_loss_name(loss),
+                  tu_get_param(a, RILL_STAT_ROWS), tu_get_param(b, RILL_STAT_ROWS),
+                  tu_get_param(c, RILL_STAT_ROWS), n);
+    ck_assert_msg(tu_get_param(a, RILL_STAT_STEPS) == n, "%s: RILL_STAT_STEPS %g, expected %zu",
+                  tu_loss_name(loss), tu_get_param(a, RILL_STAT_STEPS), n);
 
     /* 4-row steps: rill_step on 4-row slices == a STEP stream with batch_rows 4 fed 3 rows at a
      * time (the last partial batch on flush) */
@@ -282,20 +244,20 @@ START_TEST(test_row_by_row_is_an_epoch_loop)
         ck_assert_int_eq(rill_stream_push(se, X + i * d, y + i, n - i < 3 ? n - i : 3), RILL_OK);
     ck_assert_int_eq(rill_stream_flush(se), RILL_OK);
     rill_stream_free(se);
-    get_weights(dm, wd);
-    get_weights(em, we);
+    tu_copy_weights(dm, wd);
+    tu_copy_weights(em, we);
     ck_assert_msg(memcmp(wd, we, nw * sizeof *wd) == 0,
                   "%s: STEP stream (batch 4, pushed 3 rows at a time) differs from 4-row rill_step "
                   "calls (max rel %g)",
-                  loss_name(loss), ref_max_rel_diff(we, wd, nw, 1e-300));
-    ck_assert_msg(get_param(dm, RILL_STAT_ROWS) == n && get_param(em, RILL_STAT_ROWS) == n,
-                  "%s: RILL_STAT_ROWS after 4-row steps", loss_name(loss));
-    ck_assert_msg(get_param(dm, RILL_STAT_STEPS) == (double)((n + 3) / 4),
-                  "%s: RILL_STAT_STEPS %g, expected %zu", loss_name(loss),
-                  get_param(dm, RILL_STAT_STEPS), (n + 3) / 4);
+                  tu_loss_name(loss), ref_max_rel_diff(we, wd, nw, 1e-300));
+    ck_assert_msg(tu_get_param(dm, RILL_STAT_ROWS) == n && tu_get_param(em, RILL_STAT_ROWS) == n,
+                  "%s: RILL_STAT_ROWS after 4-row steps", tu_loss_name(loss));
+    ck_assert_msg(tu_get_param(dm, RILL_STAT_STEPS) == (double)((n + 3) / 4),
+                  "%s: RILL_STAT_STEPS %g, expected %zu", tu_loss_name(loss),
+                  tu_get_param(dm, RILL_STAT_STEPS), (n + 3) / 4);
     /* and the schedule's t made a difference: 4-row steps are not the 1-row result */
     ck_assert_msg(memcmp(wa, wd, nw * sizeof *wa) != 0, "%s: test cannot tell batchings apart",
-                  loss_name(loss));
+                  tu_loss_name(loss));
 
     free(wa);
     free(wb);
@@ -318,22 +280,22 @@ START_TEST(test_optimal_needs_l2)
 {
     const double X[4] = {1.0, 2.0, -1.0, 0.5}, y[2] = {1.0, -2.0};
     double w0[3], w1[3];
-    rill_model *m = new_model(RILL_SQUARED, 2, 0);
+    rill_model *m = tu_new_model(RILL_SQUARED, 2, 0);
     int rc;
-    set_param(m, RILL_LEARNING_RATE, 0.1);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.1);
     /* setting it is fine: the refusal comes when a step would use it */
     rc = rill_model_set(m, RILL_SCHEDULE, RILL_SCHEDULE_OPTIMAL);
     ck_assert_msg(rc == RILL_OK, "set RILL_SCHEDULE_OPTIMAL with l2 = 0: %d", rc);
-    get_weights(m, w0);
+    tu_copy_weights(m, w0);
     rc = rill_step(m, X, y, 2);
     ck_assert_msg(rc == RILL_EINVAL, "rill_step with OPTIMAL and l2 = 0 = %d, expected RILL_EINVAL",
                   rc);
-    get_weights(m, w1);
+    tu_copy_weights(m, w1);
     ck_assert_msg(memcmp(w0, w1, sizeof w0) == 0, "refused step changed the weights");
-    ck_assert_msg(get_param(m, RILL_STAT_ROWS) == 0.0 && get_param(m, RILL_STAT_STEPS) == 0.0,
+    ck_assert_msg(tu_get_param(m, RILL_STAT_ROWS) == 0.0 && tu_get_param(m, RILL_STAT_STEPS) == 0.0,
                   "refused step counted rows/steps");
     ck_assert_msg(rill_model_error(m)[0] != '\0', "no error detail after the refused step");
-    set_param(m, RILL_L2, 0.01);
+    tu_set_param(m, RILL_L2, 0.01);
     rc = rill_step(m, X, y, 2);
     ck_assert_msg(rc == RILL_OK, "with l2 > 0 the OPTIMAL step = %d", rc);
     rill_model_free(m);
@@ -349,16 +311,16 @@ START_TEST(test_average_is_mean_of_iterates)
     const size_t sizes[] = {1, 2, 4, 1, 3};
     ref_rng r;
     double *X, *y, w[4], sum[4] = {0}, mean[4], p, pr;
-    rill_model *m = new_model(loss, d, 2);
+    rill_model *m = tu_new_model(loss, d, 2);
     size_t off = 0, k = 0, steps = 0, j;
     sim s;
 
     ref_rng_seed(&r, 700);
     ref_random_problem(&r, loss, n, d, 2, 1.0, &X, &y);
-    set_param(m, RILL_LEARNING_RATE, 0.2);
-    set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
-    set_param(m, RILL_L2, 1e-3);
-    set_param(m, RILL_AVERAGE, 1);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.2);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    tu_set_param(m, RILL_L2, 1e-3);
+    tu_set_param(m, RILL_AVERAGE, 1);
     sim_init(&s, loss, d, 2, RILL_SCHEDULE_CONSTANT, 0.2, 0.25, 1e-3, 0.0);
     while (off < n) {
         size_t take = sizes[k++ % 5];
@@ -372,7 +334,7 @@ START_TEST(test_average_is_mean_of_iterates)
             sum[j] += s.W[j];
             mean[j] = sum[j] / (double)steps;
         }
-        get_weights(m, w);
+        tu_copy_weights(m, w);
         ck_assert_msg(ref_max_rel_diff(w, mean, 4, 1e-300) <= 1e-12,
                       "after %zu steps rill_model_weights is not the mean of the iterates (rel %g; "
                       "w[0] %.17g, mean %.17g, last iterate %.17g)",
@@ -404,19 +366,19 @@ START_TEST(test_average_from_row_a)
     const size_t n = 12, d = 2, a = 4;
     ref_rng r;
     double *X, *y, w[3], sum[3] = {0}, mean[3];
-    rill_model *m = new_model(RILL_SQUARED, d, 0);
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
     size_t i, j, cnt = 0;
     sim s;
     ref_rng_seed(&r, 701);
     ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
-    set_param(m, RILL_LEARNING_RATE, 0.1);
-    set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
-    set_param(m, RILL_AVERAGE, (double)a);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.1);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    tu_set_param(m, RILL_AVERAGE, (double)a);
     sim_init(&s, RILL_SQUARED, d, 0, RILL_SCHEDULE_CONSTANT, 0.1, 0.25, 0.0, 0.0);
     for (i = 0; i < n; i++) {
         ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
         sim_step(&s, X + i * d, y + i, 1);
-        get_weights(m, w);
+        tu_copy_weights(m, w);
         if (i + 1 < a) {
             ck_assert_msg(ref_max_rel_diff(w, s.W, 3, 1e-300) <= 1e-12,
                           "step %zu (before row %zu): weights are not the iterate", i + 1, a);
@@ -476,20 +438,20 @@ START_TEST(test_automatic_rate_raw_diabetes)
     L.y = D.y;
     L.n = D.n;
     L.d = D.d;
-    m = new_model(RILL_SQUARED, D.d, 0);
-    ck_assert_msg(get_param(m, RILL_LEARNING_RATE) == 0.0, "default learning rate is not automatic");
-    set_param(m, RILL_BATCH_ROWS, 1);
-    set_param(m, RILL_MAX_EPOCHS, 20);
-    set_param(m, RILL_TOL, 0.0);
+    m = tu_new_model(RILL_SQUARED, D.d, 0);
+    ck_assert_msg(tu_get_param(m, RILL_LEARNING_RATE) == 0.0, "default learning rate is not automatic");
+    tu_set_param(m, RILL_BATCH_ROWS, 1);
+    tu_set_param(m, RILL_MAX_EPOCHS, 20);
+    tu_set_param(m, RILL_TOL, 0.0);
     ck_assert_int_eq(rill_model_set_progress(m, log_epochs, &L), RILL_OK);
     rc = rill_fit(m, D.X, D.y, D.n);
     ck_assert_msg(rc == RILL_OK, "20 SGD epochs, automatic rate, raw diabetes: %d (%s)", rc,
                   rill_model_error(m));
     ck_assert_msg(!L.bad, "weights non-finite during the epochs");
     ck_assert_msg(L.count == 20, "%d epoch ends seen, expected 20", L.count);
-    ck_assert_msg(get_param(m, RILL_STAT_EPOCHS) == 20, "RILL_STAT_EPOCHS %g",
-                  get_param(m, RILL_STAT_EPOCHS));
-    get_weights(m, w);
+    ck_assert_msg(tu_get_param(m, RILL_STAT_EPOCHS) == 20, "RILL_STAT_EPOCHS %g",
+                  tu_get_param(m, RILL_STAT_EPOCHS));
+    tu_copy_weights(m, w);
     ck_assert_msg(ref_all_finite(w, 11), "final weights not finite");
     f0 = ref_objective(RILL_SQUARED, D.X, D.y, D.n, D.d, 0, zero, 0.0, 0.0);
     printf("automatic rate, raw diabetes: mean loss %.6g at 0", f0);
@@ -513,20 +475,20 @@ END_TEST
 static void check_auto_rate(const char *what, int loss, size_t K, int schedule, const double *X,
                             const double *y, size_t n, size_t d, size_t warm_rows)
 {
-    rill_model *m = new_model(loss, d, K);
+    rill_model *m = tu_new_model(loss, d, K);
     size_t nw = rill_model_n_weights(m), j, i;
     double *w0 = malloc(nw * sizeof *w0), *w1 = malloc(nw * sizeof *w1);
     long double *gl = malloc(nw * sizeof *gl);
     double c = loss == RILL_SQUARED ? 1.0 : loss == RILL_LOGISTIC ? 0.25 : 0.5;
     double msq = 0.0, eta = NAN, cap, sched, expect, t;
-    set_param(m, RILL_SCHEDULE, schedule);
+    tu_set_param(m, RILL_SCHEDULE, schedule);
     /* a few warm-up steps so that t > 1 */
     for (i = 0; i < warm_rows; i++)
         ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
-    t = get_param(m, RILL_STAT_ROWS) + 1.0;
-    get_weights(m, w0);
+    t = tu_get_param(m, RILL_STAT_ROWS) + 1.0;
+    tu_copy_weights(m, w0);
     ck_assert_int_eq(rill_step(m, X + warm_rows * d, y + warm_rows, n), RILL_OK);
-    get_weights(m, w1);
+    tu_copy_weights(m, w1);
     ref_sums(loss, X + warm_rows * d, y + warm_rows, n, d, K, w0, gl);
     for (i = 0; i < n; i++) {
         double s = 1.0;
@@ -595,17 +557,17 @@ END_TEST
 START_TEST(test_progressive_loss)
 {
     const int loss = 1 + _i;
-    const size_t n = 50, d = 3, K = classes_for(loss, 3);
+    const size_t n = 50, d = 3, K = tu_classes_for(loss, 3);
     const size_t sizes[] = {1, 4, 2, 8, 3};
     ref_rng r;
     double *X, *y, *w;
     long double total = 0.0L;
     size_t off = 0, k = 0;
-    rill_model *m = new_model(loss, d, K);
+    rill_model *m = tu_new_model(loss, d, K);
     ref_rng_seed(&r, 800 + (uint64_t)loss);
     ref_random_problem(&r, loss, n, d, K, 1.0, &X, &y);
-    set_param(m, RILL_LEARNING_RATE, 0.1);
-    set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_INVSCALING);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.1);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_INVSCALING);
     w = malloc(rill_model_n_weights(m) * sizeof *w);
     while (off < n) {
         size_t take = sizes[k++ % 5];
@@ -613,20 +575,20 @@ START_TEST(test_progressive_loss)
         double pl, sl;
         if (take > n - off)
             take = n - off;
-        get_weights(m, w);
+        tu_copy_weights(m, w);
         l = ref_sums(loss, X + off * d, y + off, take, d, K, w, NULL); /* before the step */
         total += l;
         ck_assert_int_eq(rill_step(m, X + off * d, y + off, take), RILL_OK);
         off += take;
-        pl = get_param(m, RILL_STAT_PROGRESSIVE_LOSS);
-        sl = get_param(m, RILL_STAT_LOSS);
+        pl = tu_get_param(m, RILL_STAT_PROGRESSIVE_LOSS);
+        sl = tu_get_param(m, RILL_STAT_LOSS);
         ck_assert_msg(fabs(pl - (double)(total / off)) <= 1e-12 * fabs((double)(total / off)),
-                      "%s after %zu rows: progressive loss %.17g, expected %.17Lg", loss_name(loss),
+                      "%s after %zu rows: progressive loss %.17g, expected %.17Lg", tu_loss_name(loss),
                       off, pl, total / off);
         ck_assert_msg(fabs(sl - (double)(l / take)) <= 1e-12 * fabs((double)(l / take)),
                       "%s after %zu rows: RILL_STAT_LOSS %.17g, expected the step's mean loss "
                       "before it %.17Lg",
-                      loss_name(loss), off, sl, l / take);
+                      tu_loss_name(loss), off, sl, l / take);
     }
     free(w);
     free(X);

@@ -22,52 +22,13 @@
 #include "rill.h"
 #include "ref.h"
 #include "tmain.h"
+#include "tutil.h"
 
 /* ------------------------------------------------------------------ helpers */
-
-static const char *loss_name(int loss)
-{
-    return loss == RILL_SQUARED ? "squared" : loss == RILL_LOGISTIC ? "logistic" : "softmax";
-}
 
 static const char *mode_name(int mode)
 {
     return mode == RILL_STREAM_STEP ? "STEP" : mode == RILL_STREAM_PASS ? "PASS" : "EXACT";
-}
-
-/* K: n_classes as rill_model_new takes it (0 squared, 2 logistic, K softmax). */
-static rill_model *new_model(int loss, size_t d, size_t K)
-{
-    rill_model *m = NULL;
-    int rc = rill_model_new(&m, loss, d, K);
-    ck_assert_msg(rc == RILL_OK && m != NULL, "rill_model_new(%s, %zu, %zu) = %d", loss_name(loss),
-                  d, K, rc);
-    return m;
-}
-
-static void set_param(rill_model *m, int p, double v)
-{
-    int rc = rill_model_set(m, p, v);
-    ck_assert_msg(rc == RILL_OK, "rill_model_set(%d, %g) = %d (%s)", p, v, rc, rill_model_error(m));
-}
-
-static double get_param(const rill_model *m, int p)
-{
-    double v = NAN;
-    int rc = rill_model_get(m, p, &v);
-    ck_assert_msg(rc == RILL_OK, "rill_model_get(%d) = %d", p, rc);
-    return v;
-}
-
-static double *get_weights(const rill_model *m)
-{
-    size_t nw = rill_model_n_weights(m);
-    double *w = malloc(nw * sizeof *w);
-    int rc;
-    ck_assert(w != NULL);
-    rc = rill_model_weights(m, w, nw);
-    ck_assert_msg(rc == RILL_OK, "rill_model_weights = %d", rc);
-    return w;
 }
 
 static int same_bits(double a, double b)
@@ -136,13 +97,13 @@ typedef struct problem {
 
 static rill_model *problem_model(const problem *p)
 {
-    rill_model *m = new_model(p->loss, p->d, p->K);
-    set_param(m, RILL_L2, p->l2);
-    set_param(m, RILL_L1, p->l1);
+    rill_model *m = tu_new_model(p->loss, p->d, p->K);
+    tu_set_param(m, RILL_L2, p->l2);
+    tu_set_param(m, RILL_L1, p->l1);
     if (p->schedule)
-        set_param(m, RILL_SCHEDULE, p->schedule);
-    set_param(m, RILL_LEARNING_RATE, p->lr);
-    set_param(m, RILL_AVERAGE, p->average);
+        tu_set_param(m, RILL_SCHEDULE, p->schedule);
+    tu_set_param(m, RILL_LEARNING_RATE, p->lr);
+    tu_set_param(m, RILL_AVERAGE, p->average);
     return m;
 }
 
@@ -195,10 +156,10 @@ static void run_stream(const problem *p, int mode, size_t b, int passes, uint64_
         flush_ok(s, m, what);
     }
     rill_stream_free(s);
-    out->w = get_weights(m);
+    out->w = tu_get_weights(m);
     out->nw = rill_model_n_weights(m);
     for (i = 0; i < 6; i++)
-        out->stats[i] = get_param(m, outcome_stats[i]);
+        out->stats[i] = tu_get_param(m, outcome_stats[i]);
     rill_model_free(m);
 }
 
@@ -286,15 +247,15 @@ static void check_pass_equals_fit(const char *name, int loss, size_t K, const do
                                   const double *y, size_t n, size_t d, double l2, size_t b,
                                   int kmax)
 {
-    rill_model *sm = new_model(loss, d, K);
+    rill_model *sm = tu_new_model(loss, d, K);
     rill_stream *s;
     const int bits = b % RILL_BLOCK_ROWS == 0 && rl_block_blas == NULL;
     int k, n_bit_equal = 0;
     double worst = 0.0;
-    set_param(sm, RILL_L2, l2);
+    tu_set_param(sm, RILL_L2, l2);
     s = new_stream(sm, b, RILL_STREAM_PASS);
     for (k = 1; k <= kmax; k++) {
-        rill_model *f = new_model(loss, d, K);
+        rill_model *f = tu_new_model(loss, d, K);
         size_t off = 0, chunk = 37;
         double *wf, *ws, fe;
         long double of, os;
@@ -307,16 +268,16 @@ static void check_pass_equals_fit(const char *name, int loss, size_t K, const do
             chunk = chunk == 37 ? 101 : 37;
         }
         flush_ok(s, sm, name);
-        set_param(f, RILL_L2, l2);
-        set_param(f, RILL_MAX_EPOCHS, k);
+        tu_set_param(f, RILL_L2, l2);
+        tu_set_param(f, RILL_MAX_EPOCHS, k);
         rc = rill_fit(f, X, y, n);
         ck_assert_msg(rc == RILL_OK, "%s: rill_fit(max_epochs %d) = %d (%s)", name, k, rc,
                       rill_model_error(f));
-        fe = get_param(f, RILL_STAT_EPOCHS);
-        ck_assert_msg(fe == k || (fe < k && get_param(f, RILL_STAT_CONVERGED) == 1.0),
+        fe = tu_get_param(f, RILL_STAT_EPOCHS);
+        ck_assert_msg(fe == k || (fe < k && tu_get_param(f, RILL_STAT_CONVERGED) == 1.0),
                       "%s: rill_fit with RILL_MAX_EPOCHS %d made %g epochs", name, k, fe);
-        wf = get_weights(f);
-        ws = get_weights(sm);
+        wf = tu_get_weights(f);
+        ws = tu_get_weights(sm);
         of = objective_at(loss, X, y, n, d, K, wf, l2, 0.0);
         os = objective_at(loss, X, y, n, d, K, ws, l2, 0.0);
         if (memcmp(wf, ws, rill_model_n_weights(f) * sizeof(double)) == 0)
@@ -334,10 +295,10 @@ static void check_pass_equals_fit(const char *name, int loss, size_t K, const do
         if ((double)(fabsl(os - of) / fabsl(of)) > worst)
             worst = (double)(fabsl(os - of) / fabsl(of));
         /* both report the objective of their accepted point the same way */
-        ck_assert_msg(fabs(get_param(sm, RILL_STAT_LOSS) - get_param(f, RILL_STAT_LOSS)) <=
-                          1e-10 * fabs(get_param(f, RILL_STAT_LOSS)),
+        ck_assert_msg(fabs(tu_get_param(sm, RILL_STAT_LOSS) - tu_get_param(f, RILL_STAT_LOSS)) <=
+                          1e-10 * fabs(tu_get_param(f, RILL_STAT_LOSS)),
                       "%s: b=%zu, k=%d: RILL_STAT_LOSS %.17g (PASS) vs %.17g (rill_fit)", name, b,
-                      k, get_param(sm, RILL_STAT_LOSS), get_param(f, RILL_STAT_LOSS));
+                      k, tu_get_param(sm, RILL_STAT_LOSS), tu_get_param(f, RILL_STAT_LOSS));
         free(wf);
         free(ws);
         rill_model_free(f);
@@ -481,7 +442,7 @@ static void compare_ridge(const char *what, const double *w, const double *ref, 
 static void check_exact(const char *name, const double *X, const double *y, size_t n, size_t d,
                         double l2, size_t b)
 {
-    rill_model *m = new_model(RILL_SQUARED, d, 0);
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
     rill_stream *s;
     double *ref = malloc((d + 1) * sizeof *ref), *w;
     size_t off = 0, chunk = 1;
@@ -489,7 +450,7 @@ static void check_exact(const char *name, const double *X, const double *y, size
     long double f;
     snprintf(what, sizeof what, "%s l2=%g b=%zu", name, l2, b);
     ck_assert_msg(ridge_ge(X, y, n, d, l2, 1, 0.0, ref) == 0, "%s: reference is singular", what);
-    set_param(m, RILL_L2, l2);
+    tu_set_param(m, RILL_L2, l2);
     s = new_stream(m, b, RILL_STREAM_EXACT);
     while (off < n) {
         size_t take = n - off < chunk ? n - off : chunk;
@@ -499,13 +460,13 @@ static void check_exact(const char *name, const double *X, const double *y, size
     }
     flush_ok(s, m, what);
     rill_stream_free(s);
-    w = get_weights(m);
+    w = tu_get_weights(m);
     compare_ridge(what, w, ref, d, 1e-8);
     f = objective_at(RILL_SQUARED, X, y, n, d, 0, w, l2, 0.0);
-    ck_assert_msg(fabs(get_param(m, RILL_STAT_LOSS) - (double)f) <= 1e-8 * (double)f,
+    ck_assert_msg(fabs(tu_get_param(m, RILL_STAT_LOSS) - (double)f) <= 1e-8 * (double)f,
                   "%s: RILL_STAT_LOSS %.17g after EXACT is not the objective at the weights "
                   "%.17Lg",
-                  what, get_param(m, RILL_STAT_LOSS), f);
+                  what, tu_get_param(m, RILL_STAT_LOSS), f);
     free(w);
     free(ref);
     rill_model_free(m);
@@ -564,8 +525,8 @@ START_TEST(test_exact_errors)
             X2[i * (d + 1) + j] = D.X[i * d + j];
         X2[i * (d + 1) + d] = D.X[i * d + 2];
     }
-    m = new_model(RILL_SQUARED, d + 1, 0);
-    w0 = get_weights(m);
+    m = tu_new_model(RILL_SQUARED, d + 1, 0);
+    w0 = tu_get_weights(m);
     s = new_stream(m, 32, RILL_STREAM_EXACT);
     push_ok(s, m, X2, D.y, D.n, "singular");
     rc = rill_stream_flush(s);
@@ -574,20 +535,20 @@ START_TEST(test_exact_errors)
                   rc);
     ck_assert_msg(strlen(rill_model_error(m)) > 0, "EXACT singular: no error message");
     printf("EXACT singular: \"%s\"\n", rill_model_error(m));
-    w = get_weights(m);
+    w = tu_get_weights(m);
     ck_assert_msg(memcmp(w, w0, (d + 2) * sizeof *w) == 0,
                   "EXACT singular flush changed the weights");
     free(w);
     rill_stream_free(s);
     /* the stream is gone: the model is free again, and with l2 > 0 it is well-posed */
-    set_param(m, RILL_L2, 1e-2);
+    tu_set_param(m, RILL_L2, 1e-2);
     rill_model_free(m);
     check_exact("diabetes + duplicated column", X2, D.y, D.n, d + 1, 1e-2, 50);
     {
         /* a constant column is singular too (after centring) */
         for (i = 0; i < D.n; i++)
             X2[i * (d + 1) + d] = 3.0;
-        m = new_model(RILL_SQUARED, d + 1, 0);
+        m = tu_new_model(RILL_SQUARED, d + 1, 0);
         s = new_stream(m, 100, RILL_STREAM_EXACT);
         push_ok(s, m, X2, D.y, D.n, "constant column");
         rc = rill_stream_flush(s);
@@ -600,17 +561,17 @@ START_TEST(test_exact_errors)
     free(w0);
 
     /* EXACT refuses L1 and non-squared losses at rill_stream_new; out is left untouched */
-    m = new_model(RILL_SQUARED, d, 0);
-    set_param(m, RILL_L1, 0.1);
+    m = tu_new_model(RILL_SQUARED, d, 0);
+    tu_set_param(m, RILL_L1, 0.1);
     s = sentinel;
     rc = rill_stream_new(&s, m, 10, RILL_STREAM_EXACT);
     ck_assert_msg(rc == RILL_EINVAL, "EXACT with L1: rill_stream_new = %d, want RILL_EINVAL", rc);
     ck_assert_msg(s == sentinel, "failed rill_stream_new wrote *out");
     ck_assert_msg(strlen(rill_model_error(m)) > 0, "EXACT with L1: no message");
-    lg = new_model(RILL_LOGISTIC, d, 2);
+    lg = tu_new_model(RILL_LOGISTIC, d, 2);
     rc = rill_stream_new(&s, lg, 10, RILL_STREAM_EXACT);
     ck_assert_msg(rc == RILL_EINVAL, "EXACT with logistic: rill_stream_new = %d", rc);
-    sm = new_model(RILL_SOFTMAX, d, 3);
+    sm = tu_new_model(RILL_SOFTMAX, d, 3);
     rc = rill_stream_new(&s, sm, 10, RILL_STREAM_EXACT);
     ck_assert_msg(rc == RILL_EINVAL, "EXACT with softmax: rill_stream_new = %d", rc);
     ck_assert(s == sentinel);
@@ -647,14 +608,14 @@ START_TEST(test_exact_l1_set_later)
     double *w0, *w;
     int rc_set, rc_push, rc_flush;
     ref_load("diabetes.csv", &D);
-    m = new_model(RILL_SQUARED, D.d, 0);
+    m = tu_new_model(RILL_SQUARED, D.d, 0);
     s = new_stream(m, 64, RILL_STREAM_EXACT);
-    w0 = get_weights(m);
+    w0 = tu_get_weights(m);
     rc_set = rill_model_set(m, RILL_L1, 0.5);
     if (rc_set == RILL_OK) {
         rc_push = rill_stream_push(s, D.X, D.y, D.n);
         rc_flush = rc_push == RILL_OK ? rill_stream_flush(s) : rc_push;
-        w = get_weights(m);
+        w = tu_get_weights(m);
         ck_assert_msg(rc_push == RILL_EINVAL || rc_flush == RILL_EINVAL,
                       "EXACT stream with RILL_L1 = 0.5 set after rill_stream_new: push = %d, "
                       "flush = %d; the flush solved ridge ignoring L1 (objective with L1 %.10Lg)",
@@ -682,7 +643,7 @@ START_TEST(test_exact_fixed_intercept)
     nw = D.d + 1;
     for (bi = 0; bi < 3; bi++) {
         for (li = 0; li < 2; li++) {
-            rill_model *m = new_model(RILL_SQUARED, D.d, 0);
+            rill_model *m = tu_new_model(RILL_SQUARED, D.d, 0);
             rill_stream *s;
             double *w0 = calloc(nw, sizeof *w0), *ref = malloc(nw * sizeof *ref), *w;
             char what[128];
@@ -690,8 +651,8 @@ START_TEST(test_exact_fixed_intercept)
             w0[D.d] = b0s[bi];
             w0[0] = 5.0; /* a non-intercept weight EXACT overwrites */
             ck_assert_int_eq(rill_model_set_weights(m, w0, nw), RILL_OK);
-            set_param(m, RILL_FIT_INTERCEPT, 0);
-            set_param(m, RILL_L2, l2s[li]);
+            tu_set_param(m, RILL_FIT_INTERCEPT, 0);
+            tu_set_param(m, RILL_L2, l2s[li]);
             ck_assert_msg(ridge_ge(D.X, D.y, D.n, D.d, l2s[li], 0, b0s[bi], ref) == 0,
                           "%s: reference singular", what);
             s = new_stream(m, 64, RILL_STREAM_EXACT);
@@ -699,7 +660,7 @@ START_TEST(test_exact_fixed_intercept)
             push_ok(s, m, D.X + 100 * D.d, D.y + 100, D.n - 100, what);
             flush_ok(s, m, what);
             rill_stream_free(s);
-            w = get_weights(m);
+            w = tu_get_weights(m);
             ck_assert_msg(same_bits(w[D.d], b0s[bi]),
                           "%s: the intercept moved to %.17g with RILL_FIT_INTERCEPT = 0", what,
                           w[D.d]);
@@ -716,21 +677,12 @@ END_TEST
 
 /* ------------------------------------------------------------------ 4. mergeable sums */
 
-static double *random_weights(ref_rng *r, size_t nw, double scale)
-{
-    double *w = malloc(nw * sizeof *w);
-    size_t j;
-    for (j = 0; j < nw; j++)
-        w[j] = scale * ref_rng_normal(r);
-    return w;
-}
-
 static void check_halves(const char *name, int loss, size_t K, const double *X, const double *y,
                          size_t n, size_t d, size_t split, ref_rng *r, double wscale)
 {
-    rill_model *m = new_model(loss, d, K);
+    rill_model *m = tu_new_model(loss, d, K);
     size_t nw = rill_model_n_weights(m), j;
-    double *w = random_weights(r, nw, wscale);
+    double *w = tu_random_weights(r, nw, wscale);
     double *ga = malloc(nw * sizeof *ga), *gb = malloc(nw * sizeof *gb);
     double *g = malloc(nw * sizeof *g), la, lb, l, rel_g, rel_l;
     ck_assert_int_eq(rill_model_set_weights(m, w, nw), RILL_OK);
@@ -762,7 +714,7 @@ static void check_halves(const char *name, int loss, size_t K, const double *X, 
 static void check_shards(const char *name, int loss, size_t K, const double *X, const double *y,
                          size_t n, size_t d, double l2)
 {
-    rill_model *f = new_model(loss, d, K), *m = new_model(loss, d, K);
+    rill_model *f = tu_new_model(loss, d, K), *m = tu_new_model(loss, d, K);
     size_t nw = rill_model_n_weights(m), cut[5], sh, j;
     double *tot = malloc(nw * sizeof *tot), *g = malloc(nw * sizeof *g), ltot, l, *wf, *wm;
     long double of, om;
@@ -774,8 +726,8 @@ static void check_shards(const char *name, int loss, size_t K, const double *X, 
     cut[4] = n;
     /* default RILL_TOL: a tighter one reaches the numerical floor, where rill_fit stops on a
      * stalled line search that a manual loop cannot observe (RILL_STAT_CONVERGED stays 0) */
-    set_param(f, RILL_L2, l2);
-    set_param(m, RILL_L2, l2);
+    tu_set_param(f, RILL_L2, l2);
+    tu_set_param(m, RILL_L2, l2);
     rc = rill_fit(f, X, y, n);
     ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d", name, rc);
     for (epoch = 0; epoch < 1000; epoch++) {
@@ -792,17 +744,17 @@ static void check_shards(const char *name, int loss, size_t K, const double *X, 
         ck_assert_msg(rc == RILL_OK, "%s: rill_apply_gradient (epoch %d) = %d (%s)", name,
                       epoch + 1, rc, rill_model_error(m));
         epochs++;
-        if (get_param(m, RILL_STAT_CONVERGED) == 1.0)
+        if (tu_get_param(m, RILL_STAT_CONVERGED) == 1.0)
             break;
     }
-    wf = get_weights(f);
-    wm = get_weights(m);
+    wf = tu_get_weights(f);
+    wm = tu_get_weights(m);
     of = objective_at(loss, X, y, n, d, K, wf, l2, 0.0);
     om = objective_at(loss, X, y, n, d, K, wm, l2, 0.0);
     printf("sharded loop: %s: %d epochs (rill_fit %g), objective %.17Lg vs %.17Lg, rel %.3g\n",
-           name, epochs, get_param(f, RILL_STAT_EPOCHS), om, of,
+           name, epochs, tu_get_param(f, RILL_STAT_EPOCHS), om, of,
            (double)(fabsl(om - of) / fabsl(of)));
-    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0,
+    ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0,
                   "%s: the 4-shard loop did not converge in 1000 epochs", name);
     ck_assert_msg(fabsl(om - of) <= 1e-10L * fabsl(of),
                   "%s: the 4-shard loop reached objective %.17Lg, rill_fit %.17Lg (relative "
@@ -931,7 +883,7 @@ START_TEST(test_long_stream_memory)
     a.ctx = &c;
     rc = rill_model_new_alloc(&m, RILL_LOGISTIC, d, 2, &a);
     ck_assert_msg(rc == RILL_OK, "rill_model_new_alloc = %d", rc);
-    set_param(m, RILL_L2, 1e-3);
+    tu_set_param(m, RILL_L2, 1e-3);
     model_live = c.live;
     s = new_stream(m, b, RILL_STREAM_PASS);
     allocs = c.n_alloc;
@@ -968,14 +920,14 @@ START_TEST(test_long_stream_memory)
     /* the same rows, materialized, through rill_fit */
     for (i = 0; i < n; i++)
         gen_row(i, d, X + i * d, Y + i);
-    f = new_model(RILL_LOGISTIC, d, 2);
-    set_param(f, RILL_L2, 1e-3);
-    set_param(f, RILL_MAX_EPOCHS, passes);
+    f = tu_new_model(RILL_LOGISTIC, d, 2);
+    tu_set_param(f, RILL_L2, 1e-3);
+    tu_set_param(f, RILL_MAX_EPOCHS, passes);
     rc = rill_fit(f, X, Y, n);
     ck_assert_msg(rc == RILL_OK, "rill_fit = %d", rc);
     nw = rill_model_n_weights(f);
-    wm = get_weights(m);
-    wf = get_weights(f);
+    wm = tu_get_weights(m);
+    wf = tu_get_weights(f);
     om = objective_at(RILL_LOGISTIC, X, Y, n, d, 2, wm, 1e-3, 0.0);
     of = objective_at(RILL_LOGISTIC, X, Y, n, d, 2, wf, 1e-3, 0.0);
     printf("long stream: %zu rows x %d passes through a %zu-row buffer, stream bytes %zu, "
@@ -1029,19 +981,19 @@ static void check_bad_push(int mode, int bad_label)
     snprintf(what, sizeof what, "%s, bad %s", mode_name(mode), bad_label ? "label" : "cell");
     ref_rng_seed(&r, 66);
     ref_random_problem(&r, loss, n, d, K, 1.0, &X, &y);
-    t = new_model(loss, d, K);
-    ref = new_model(loss, d, K);
-    set_param(t, RILL_L2, 1e-3);
-    set_param(ref, RILL_L2, 1e-3);
+    t = tu_new_model(loss, d, K);
+    ref = tu_new_model(loss, d, K);
+    tu_set_param(t, RILL_L2, 1e-3);
+    tu_set_param(ref, RILL_L2, 1e-3);
     st = new_stream(t, b, mode);
     sr = new_stream(ref, b, mode);
     /* earlier pushes: 6 + 7 rows (3 micro-batches run, 1 row buffered) */
     push_ok(st, t, X, y, 6, what);
     push_ok(st, t, X + 6 * d, y + 6, before - 6, what);
     push_ok(sr, ref, X, y, before, what);
-    w_before = get_weights(t);
-    rows_before = get_param(t, RILL_STAT_ROWS);
-    steps_before = get_param(t, RILL_STAT_STEPS);
+    w_before = tu_get_weights(t);
+    rows_before = tu_get_param(t, RILL_STAT_ROWS);
+    steps_before = tu_get_param(t, RILL_STAT_STEPS);
     if (mode == RILL_STREAM_STEP)
         ck_assert_msg(steps_before == 3.0, "%s: 13 rows in 4-row micro-batches made %g steps", what,
                       steps_before);
@@ -1068,13 +1020,13 @@ static void check_bad_push(int mode, int bad_label)
         else
             ck_assert_msg(number_after(msg, "column ") == (long)col,
                           "%s: the error \"%s\" does not name column %zu", what, msg, col);
-        w = get_weights(t);
+        w = tu_get_weights(t);
         ck_assert_msg(memcmp(w, w_before, rill_model_n_weights(t) * sizeof *w) == 0,
                       "%s: the refused push changed the weights (the rows before the bad one "
                       "completed a micro-batch)",
                       what);
-        ck_assert_msg(get_param(t, RILL_STAT_ROWS) == rows_before &&
-                          get_param(t, RILL_STAT_STEPS) == steps_before,
+        ck_assert_msg(tu_get_param(t, RILL_STAT_ROWS) == rows_before &&
+                          tu_get_param(t, RILL_STAT_STEPS) == steps_before,
                       "%s: the refused push changed RILL_STAT_ROWS/STEPS", what);
         free(w);
     }
@@ -1097,14 +1049,14 @@ static void check_bad_push(int mode, int bad_label)
     push_ok(sr, ref, X + (before + chunk) * d, y + before + chunk, n - before - chunk, what);
     flush_ok(st, t, what);
     flush_ok(sr, ref, what);
-    w = get_weights(t);
-    wr = get_weights(ref);
+    w = tu_get_weights(t);
+    wr = tu_get_weights(ref);
     ck_assert_msg(memcmp(w, wr, rill_model_n_weights(t) * sizeof *w) == 0,
                   "%s: after refused pushes and the fixed chunk the result differs from a stream "
                   "that never saw the bad pushes",
                   what);
-    ck_assert_msg(same_bits(get_param(t, RILL_STAT_PROGRESSIVE_LOSS),
-                            get_param(ref, RILL_STAT_PROGRESSIVE_LOSS)),
+    ck_assert_msg(same_bits(tu_get_param(t, RILL_STAT_PROGRESSIVE_LOSS),
+                            tu_get_param(ref, RILL_STAT_PROGRESSIVE_LOSS)),
                   "%s: progressive loss differs", what);
     rill_stream_free(st);
     rill_stream_free(sr);
@@ -1135,7 +1087,7 @@ START_TEST(test_push_bad_labels)
     const size_t d = 3;
     double X[6 * 3], y[6];
     static const double bad_sm[] = {3.0, -1.0, 1.5, NAN, INFINITY};
-    rill_model *m = new_model(RILL_SOFTMAX, d, 3), *q = new_model(RILL_SQUARED, d, 0);
+    rill_model *m = tu_new_model(RILL_SOFTMAX, d, 3), *q = tu_new_model(RILL_SQUARED, d, 0);
     rill_stream *s = new_stream(m, 2, RILL_STREAM_STEP), *sq = new_stream(q, 2, RILL_STREAM_PASS);
     size_t i;
     for (i = 0; i < 18; i++)
@@ -1154,7 +1106,7 @@ START_TEST(test_push_bad_labels)
                       "softmax label %g: \"%s\" does not name stream row 7", bad_sm[i],
                       rill_model_error(m));
     }
-    ck_assert_msg(get_param(m, RILL_STAT_ROWS) == 2.0, "refused pushes ran micro-batches");
+    ck_assert_msg(tu_get_param(m, RILL_STAT_ROWS) == 2.0, "refused pushes ran micro-batches");
     y[1] = NAN;
     ck_assert_int_eq(rill_stream_push(sq, X, y, 6), RILL_EDATA);
     ck_assert_msg(number_after(rill_model_error(q), "row ") == 1, "squared NaN label: \"%s\"",
@@ -1173,13 +1125,13 @@ static void expect_borrowed(rill_model *m, const double *X, const double *y, siz
                             const char *what)
 {
     size_t nw = rill_model_n_weights(m);
-    double *w0 = get_weights(m), *g = malloc(nw * sizeof *g), l, *w, *p = malloc(n * sizeof *p);
-    double l2 = get_param(m, RILL_L2);
+    double *w0 = tu_get_weights(m), *g = malloc(nw * sizeof *g), l, *w, *p = malloc(n * sizeof *p);
+    double l2 = tu_get_param(m, RILL_L2);
     int rc;
     rc = rill_model_set(m, RILL_L2, l2 + 1.0);
     ck_assert_msg(rc == RILL_ESTATE, "%s: rill_model_set = %d, want RILL_ESTATE", what, rc);
     ck_assert_msg(strlen(rill_model_error(m)) > 0, "%s: no message for RILL_ESTATE", what);
-    ck_assert_msg(get_param(m, RILL_L2) == l2, "%s: refused rill_model_set changed L2", what);
+    ck_assert_msg(tu_get_param(m, RILL_L2) == l2, "%s: refused rill_model_set changed L2", what);
     rc = rill_model_set(m, RILL_LEARNING_RATE, 0.5);
     ck_assert_msg(rc == RILL_ESTATE, "%s: rill_model_set(LEARNING_RATE) = %d", what, rc);
     rc = rill_model_set_weights(m, w0, nw);
@@ -1193,7 +1145,7 @@ static void expect_borrowed(rill_model *m, const double *X, const double *y, siz
     ck_assert_int_eq(rill_predict(m, X, n, p), RILL_OK);
     rc = rill_apply_gradient(m, g, l, (double)n);
     ck_assert_msg(rc == RILL_ESTATE, "%s: rill_apply_gradient = %d", what, rc);
-    w = get_weights(m);
+    w = tu_get_weights(m);
     ck_assert_msg(memcmp(w, w0, nw * sizeof *w) == 0, "%s: a refused call changed the weights",
                   what);
     free(w0);
@@ -1206,9 +1158,9 @@ static void expect_free(rill_model *m, const double *X, const double *y, size_t 
                         const char *what)
 {
     size_t nw = rill_model_n_weights(m);
-    double *w0 = get_weights(m), *g = malloc(nw * sizeof *g), l;
+    double *w0 = tu_get_weights(m), *g = malloc(nw * sizeof *g), l;
     int rc;
-    rc = rill_model_set(m, RILL_L2, get_param(m, RILL_L2) * 2.0 + 1e-3);
+    rc = rill_model_set(m, RILL_L2, tu_get_param(m, RILL_L2) * 2.0 + 1e-3);
     ck_assert_msg(rc == RILL_OK, "%s: rill_model_set = %d (%s)", what, rc, rill_model_error(m));
     rc = rill_model_set_weights(m, w0, nw);
     ck_assert_msg(rc == RILL_OK, "%s: rill_model_set_weights = %d (%s)", what, rc,
@@ -1225,7 +1177,7 @@ static void expect_free(rill_model *m, const double *X, const double *y, size_t 
     }
     ck_assert_msg(rc == RILL_OK, "%s: rill_apply_gradient = %d (%s)", what, rc,
                   rill_model_error(m));
-    set_param(m, RILL_MAX_EPOCHS, 3);
+    tu_set_param(m, RILL_MAX_EPOCHS, 3);
     rc = rill_fit(m, X, y, n);
     ck_assert_msg(rc == RILL_OK, "%s: rill_fit = %d (%s)", what, rc, rill_model_error(m));
     free(w0);
@@ -1243,11 +1195,11 @@ START_TEST(test_borrowing)
     ref_random_problem(&r, REF_SQUARED, n, d, 0, 1.0, &X, &y);
     for (mi = 0; mi < 3; mi++) {
         const int mode = modes[mi];
-        rill_model *m = new_model(RILL_SQUARED, d, 0);
+        rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
         rill_stream *s = new_stream(m, 8, mode), *s2;
         char what[64];
         int rc;
-        set_param(m, RILL_L2, 1e-2);
+        tu_set_param(m, RILL_L2, 1e-2);
         /* an idle stream holds nothing */
         snprintf(what, sizeof what, "%s idle", mode_name(mode));
         expect_free(m, X, y, n, what);
@@ -1316,8 +1268,8 @@ static void check_step_by_hand(const problem *p, size_t b, uint64_t seed)
             break;
         if (i == full) {
             /* the pushes ran exactly the full micro-batches; flush runs the remainder */
-            wm = get_weights(m);
-            wc = get_weights(c);
+            wm = tu_get_weights(m);
+            wc = tu_get_weights(c);
             ck_assert_msg(memcmp(wm, wc, nw * sizeof *wm) == 0,
                           "%s: after the pushes (%zu full micro-batches) the stream's weights "
                           "differ from %zu rill_step calls (max rel %g)",
@@ -1330,7 +1282,7 @@ static void check_step_by_hand(const problem *p, size_t b, uint64_t seed)
         by = aligned_copy(p->y + done, nb);
         ck_assert_int_eq(rill_gradient(c, bx, by, nb, NULL, &l), RILL_OK);
         lib_loss_sum += l;
-        wnow = get_weights(c);
+        wnow = tu_get_weights(c);
         if (p->average == 0.0) /* the iterate is what rill_model_weights returns */
             ref_loss_sum += ref_sums(p->loss, bx, by, nb, d, p->K, wnow, NULL);
         free(wnow);
@@ -1343,20 +1295,20 @@ static void check_step_by_hand(const problem *p, size_t b, uint64_t seed)
     }
     if (nb_last == 0)
         flush_ok(s, m, what); /* nothing buffered: flush is a no-op */
-    wm = get_weights(m);
-    wc = get_weights(c);
+    wm = tu_get_weights(m);
+    wc = tu_get_weights(c);
     ck_assert_msg(memcmp(wm, wc, nw * sizeof *wm) == 0,
                   "%s: after flush the stream differs from rill_step by hand (max rel %g)", what,
                   ref_max_rel_diff(wm, wc, nw, 1e-300));
-    ck_assert_msg(get_param(m, RILL_STAT_STEPS) == (double)(full + (nb_last ? 1 : 0)),
-                  "%s: RILL_STAT_STEPS %g, want %zu", what, get_param(m, RILL_STAT_STEPS),
+    ck_assert_msg(tu_get_param(m, RILL_STAT_STEPS) == (double)(full + (nb_last ? 1 : 0)),
+                  "%s: RILL_STAT_STEPS %g, want %zu", what, tu_get_param(m, RILL_STAT_STEPS),
                   full + (nb_last ? 1 : 0));
-    ck_assert_msg(get_param(m, RILL_STAT_ROWS) == (double)p->n, "%s: RILL_STAT_ROWS %g", what,
-                  get_param(m, RILL_STAT_ROWS));
-    ck_assert_msg(same_bits(get_param(m, RILL_STAT_LOSS), get_param(c, RILL_STAT_LOSS)),
+    ck_assert_msg(tu_get_param(m, RILL_STAT_ROWS) == (double)p->n, "%s: RILL_STAT_ROWS %g", what,
+                  tu_get_param(m, RILL_STAT_ROWS));
+    ck_assert_msg(same_bits(tu_get_param(m, RILL_STAT_LOSS), tu_get_param(c, RILL_STAT_LOSS)),
                   "%s: RILL_STAT_LOSS differs from rill_step's", what);
     {
-        double pl = get_param(m, RILL_STAT_PROGRESSIVE_LOSS), want = lib_loss_sum / rows;
+        double pl = tu_get_param(m, RILL_STAT_PROGRESSIVE_LOSS), want = lib_loss_sum / rows;
         ck_assert_msg(fabs(pl - want) <= 1e-13 * fabs(want),
                       "%s: RILL_STAT_PROGRESSIVE_LOSS %.17g, but the micro-batches' losses "
                       "before their steps average %.17g",
@@ -1367,7 +1319,7 @@ static void check_step_by_hand(const problem *p, size_t b, uint64_t seed)
                           "%s: RILL_STAT_PROGRESSIVE_LOSS %.17g, reference %.17g", what, pl,
                           want_ref);
         }
-        ck_assert_msg(same_bits(pl, get_param(c, RILL_STAT_PROGRESSIVE_LOSS)),
+        ck_assert_msg(same_bits(pl, tu_get_param(c, RILL_STAT_PROGRESSIVE_LOSS)),
                       "%s: progressive loss differs from rill_step's", what);
     }
     free(wm);
@@ -1418,19 +1370,19 @@ END_TEST
 static double *sgd_fit(const double *X, const double *y, size_t n, size_t d, size_t b,
                        double seed, double epochs, double *stats)
 {
-    rill_model *m = new_model(RILL_LOGISTIC, d, 2);
+    rill_model *m = tu_new_model(RILL_LOGISTIC, d, 2);
     double *w;
     int rc;
-    set_param(m, RILL_L2, 1e-3);
-    set_param(m, RILL_BATCH_ROWS, (double)b);
-    set_param(m, RILL_SEED, seed);
-    set_param(m, RILL_MAX_EPOCHS, epochs);
+    tu_set_param(m, RILL_L2, 1e-3);
+    tu_set_param(m, RILL_BATCH_ROWS, (double)b);
+    tu_set_param(m, RILL_SEED, seed);
+    tu_set_param(m, RILL_MAX_EPOCHS, epochs);
     rc = rill_fit(m, X, y, n);
     ck_assert_msg(rc == RILL_OK, "stochastic rill_fit = %d (%s)", rc, rill_model_error(m));
-    w = get_weights(m);
-    stats[0] = get_param(m, RILL_STAT_EPOCHS);
-    stats[1] = get_param(m, RILL_STAT_ROWS);
-    stats[2] = get_param(m, RILL_STAT_STEPS);
+    w = tu_get_weights(m);
+    stats[0] = tu_get_param(m, RILL_STAT_EPOCHS);
+    stats[1] = tu_get_param(m, RILL_STAT_ROWS);
+    stats[2] = tu_get_param(m, RILL_STAT_STEPS);
     rill_model_free(m);
     return w;
 }
@@ -1439,12 +1391,12 @@ static double *sgd_fit(const double *X, const double *y, size_t n, size_t d, siz
 static double *sgd_by_hand(const double *X, const double *y, size_t n, size_t d, size_t b,
                            double seed, double epochs)
 {
-    rill_model *m = new_model(RILL_LOGISTIC, d, 2);
+    rill_model *m = tu_new_model(RILL_LOGISTIC, d, 2);
     rill_stream *s;
     double *w, *px = malloc(n * d * sizeof *px), *py = malloc(n * sizeof *py);
     uint64_t e;
     size_t i, off;
-    set_param(m, RILL_L2, 1e-3);
+    tu_set_param(m, RILL_L2, 1e-3);
     s = new_stream(m, b < n ? b : n, RILL_STREAM_STEP);
     for (e = 0; e < (uint64_t)epochs; e++) {
         struct rl_perm perm;
@@ -1459,7 +1411,7 @@ static double *sgd_by_hand(const double *X, const double *y, size_t n, size_t d,
         flush_ok(s, m, "sgd by hand");
     }
     rill_stream_free(s);
-    w = get_weights(m);
+    w = tu_get_weights(m);
     rill_model_free(m);
     free(px);
     free(py);
@@ -1642,36 +1594,36 @@ START_TEST(test_progress_batch_fit)
     ref_load("iris.csv", &I);
 
     /* epochs run out: once per epoch, after it */
-    m = new_model(RILL_SQUARED, D.d, 0);
-    set_param(m, RILL_L2, 1e-3);
-    set_param(m, RILL_MAX_EPOCHS, 7);
+    m = tu_new_model(RILL_SQUARED, D.d, 0);
+    tu_set_param(m, RILL_L2, 1e-3);
+    tu_set_param(m, RILL_MAX_EPOCHS, 7);
     memset(&pr, 0, sizeof pr);
     ck_assert_int_eq(rill_model_set_progress(m, on_progress, &pr), RILL_OK);
     rc = rill_fit(m, D.X, D.y, D.n);
     ck_assert_msg(rc == RILL_OK, "rill_fit = %d", rc);
-    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 0.0, "diabetes raw converged in 7 epochs?");
-    ck_assert_msg(pr.calls == 7 && get_param(m, RILL_STAT_EPOCHS) == 7.0,
+    ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 0.0, "diabetes raw converged in 7 epochs?");
+    ck_assert_msg(pr.calls == 7 && tu_get_param(m, RILL_STAT_EPOCHS) == 7.0,
                   "max_epochs 7: %d progress calls, RILL_STAT_EPOCHS %g", pr.calls,
-                  get_param(m, RILL_STAT_EPOCHS));
+                  tu_get_param(m, RILL_STAT_EPOCHS));
     for (i = 0; i < 7; i++)
         ck_assert_msg(pr.epochs_seen[i] == i + 1, "call %d saw RILL_STAT_EPOCHS %g", i + 1,
                       pr.epochs_seen[i]);
-    ck_assert_msg(get_param(m, RILL_STAT_STOPPED) == 0.0, "STOPPED set without a stop");
+    ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 0.0, "STOPPED set without a stop");
 
     /* stop at the third epoch */
     memset(&pr, 0, sizeof pr);
     pr.stop_at = 3;
-    set_param(m, RILL_MAX_EPOCHS, 100);
+    tu_set_param(m, RILL_MAX_EPOCHS, 100);
     rc = rill_fit(m, D.X, D.y, D.n);
     ck_assert_msg(rc == RILL_OK, "rill_fit stopped by the callback = %d, want RILL_OK", rc);
-    ck_assert_msg(get_param(m, RILL_STAT_STOPPED) == 1.0, "RILL_STAT_STOPPED not set");
-    ck_assert_msg(pr.calls == 3 && get_param(m, RILL_STAT_EPOCHS) == 3.0,
-                  "stop at 3: %d calls, %g epochs", pr.calls, get_param(m, RILL_STAT_EPOCHS));
+    ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 1.0, "RILL_STAT_STOPPED not set");
+    ck_assert_msg(pr.calls == 3 && tu_get_param(m, RILL_STAT_EPOCHS) == 3.0,
+                  "stop at 3: %d calls, %g epochs", pr.calls, tu_get_param(m, RILL_STAT_EPOCHS));
     /* the next call starts unstopped */
     pr.stop_at = 0;
-    set_param(m, RILL_MAX_EPOCHS, 2);
+    tu_set_param(m, RILL_MAX_EPOCHS, 2);
     ck_assert_int_eq(rill_fit(m, D.X, D.y, D.n), RILL_OK);
-    ck_assert_msg(get_param(m, RILL_STAT_STOPPED) == 0.0, "RILL_STAT_STOPPED stuck at 1");
+    ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 0.0, "RILL_STAT_STOPPED stuck at 1");
     /* removing the callback */
     ck_assert_int_eq(rill_model_set_progress(m, NULL, NULL), RILL_OK);
     pr.calls = 0;
@@ -1680,16 +1632,16 @@ START_TEST(test_progress_batch_fit)
     rill_model_free(m);
 
     /* to convergence: still once per epoch, the converging one included */
-    m = new_model(RILL_SOFTMAX, I.d, 3);
-    set_param(m, RILL_L2, 1e-2);
+    m = tu_new_model(RILL_SOFTMAX, I.d, 3);
+    tu_set_param(m, RILL_L2, 1e-2);
     memset(&pr, 0, sizeof pr);
     ck_assert_int_eq(rill_model_set_progress(m, on_progress, &pr), RILL_OK);
     ck_assert_int_eq(rill_fit(m, I.X, I.y, I.n), RILL_OK);
-    ck_assert_msg(get_param(m, RILL_STAT_CONVERGED) == 1.0, "iris l2 1e-2 did not converge");
-    ck_assert_msg(pr.calls == (int)get_param(m, RILL_STAT_EPOCHS),
+    ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0, "iris l2 1e-2 did not converge");
+    ck_assert_msg(pr.calls == (int)tu_get_param(m, RILL_STAT_EPOCHS),
                   "rill_fit to convergence: %d progress calls for RILL_STAT_EPOCHS = %g (the "
                   "callback must run once per epoch)",
-                  pr.calls, get_param(m, RILL_STAT_EPOCHS));
+                  pr.calls, tu_get_param(m, RILL_STAT_EPOCHS));
     rill_model_free(m);
     ref_data_free(&D);
     ref_data_free(&I);
@@ -1709,9 +1661,9 @@ START_TEST(test_progress_stochastic_and_streams)
     ref_random_problem(&r, REF_SQUARED, n, d, 0, 1.0, &X, &y);
 
     /* stochastic rill_fit: once per micro-batch (10 full + 1 remainder per epoch) */
-    m = new_model(RILL_SQUARED, d, 0);
-    set_param(m, RILL_BATCH_ROWS, 10);
-    set_param(m, RILL_MAX_EPOCHS, 2);
+    m = tu_new_model(RILL_SQUARED, d, 0);
+    tu_set_param(m, RILL_BATCH_ROWS, 10);
+    tu_set_param(m, RILL_MAX_EPOCHS, 2);
     memset(&pr, 0, sizeof pr);
     rill_model_set_progress(m, on_progress, &pr);
     ck_assert_int_eq(rill_fit(m, X, y, n), RILL_OK);
@@ -1719,18 +1671,18 @@ START_TEST(test_progress_stochastic_and_streams)
                   pr.calls);
     rill_model_free(m);
     /* stop after the third micro-batch */
-    m = new_model(RILL_SQUARED, d, 0);
-    set_param(m, RILL_BATCH_ROWS, 10);
-    set_param(m, RILL_MAX_EPOCHS, 5);
+    m = tu_new_model(RILL_SQUARED, d, 0);
+    tu_set_param(m, RILL_BATCH_ROWS, 10);
+    tu_set_param(m, RILL_MAX_EPOCHS, 5);
     memset(&pr, 0, sizeof pr);
     pr.stop_at = 3;
     rill_model_set_progress(m, on_progress, &pr);
     rc = rill_fit(m, X, y, n);
     ck_assert_msg(rc == RILL_OK, "stopped stochastic rill_fit = %d", rc);
-    ck_assert_msg(get_param(m, RILL_STAT_STOPPED) == 1.0, "RILL_STAT_STOPPED not set");
-    ck_assert_msg(pr.calls == 3 && get_param(m, RILL_STAT_ROWS) == 30.0,
+    ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 1.0, "RILL_STAT_STOPPED not set");
+    ck_assert_msg(pr.calls == 3 && tu_get_param(m, RILL_STAT_ROWS) == 30.0,
                   "stopped at the 3rd micro-batch: %d calls, %g rows", pr.calls,
-                  get_param(m, RILL_STAT_ROWS));
+                  tu_get_param(m, RILL_STAT_ROWS));
     for (mi = 0; mi < 3; mi++)
         ck_assert_msg(pr.rows_seen[mi] == 10.0 * (mi + 1), "call %d saw RILL_STAT_ROWS %g",
                       mi + 1, pr.rows_seen[mi]);
@@ -1740,8 +1692,8 @@ START_TEST(test_progress_stochastic_and_streams)
     for (mi = 0; mi < 3; mi++) {
         rill_stream *s;
         size_t off = 0, chunk = 3;
-        m = new_model(RILL_SQUARED, d, 0);
-        set_param(m, RILL_L2, 1e-3);
+        m = tu_new_model(RILL_SQUARED, d, 0);
+        tu_set_param(m, RILL_L2, 1e-3);
         memset(&pr, 0, sizeof pr);
         rill_model_set_progress(m, on_progress, &pr);
         s = new_stream(m, 7, modes[mi]);
