@@ -190,6 +190,7 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
         }
     }
     s->rows_pushed += n_rows;
+    set_holds(s, s->buffered > 0 || s->weight_sum > 0.0 || s->mo.n > 0.0);
     return RILL_OK;
 }
 
