@@ -1,9 +1,14 @@
 #!/bin/sh
-# Installs what rill's build and tests need (Debian/Ubuntu) when missing, then configures
-# ./build. Sourced by main-job.sh and test.sh; safe to run again.
+# Installs what rill needs (Debian/Ubuntu) when missing, then configures and builds ./build.
+#   sh scripts/setup.sh          packages for the build and the main job
+#   sh scripts/setup.sh test     also every package the full test run uses (scripts/ci/*)
+# Safe to run again.
 set -e
 cd "$(dirname "$0")/.."
 packages="gcc meson ninja-build pkg-config check libopenblas-dev python3-numpy python3-sklearn"
+if [ "${1:-}" = test ]; then
+    packages="$packages $(sed -e 's/#.*//' scripts/ci/packages.txt | tr '\n' ' ')"
+fi
 missing=""
 for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
