@@ -185,7 +185,10 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  * plain (proximal) gradient step w <- w - eta (mean gradient + l2 w).
  *
  * RILL_BATCH_ROWS = b > 0: stochastic epochs. Each epoch visits the rows in a shuffled order
- * (keyed by RILL_SEED and the epoch number) through a RILL_STREAM_STEP stream of b-row
+ * (keyed by RILL_SEED and the epoch number floor(RILL_STAT_ROWS / n_rows) at the epoch's start:
+ * 0, 1, 2, ... for a fresh model; a later call, also after save and load, continues the
+ * sequence: N epochs then M more make the steps of N + M epochs in one call, RILL_TOL not
+ * stopping either) through a RILL_STREAM_STEP stream of b-row
  * micro-batches. Stops after RILL_MAX_EPOCHS epochs, or when the epoch's progressive loss has
  * not improved on the best by more than RILL_TOL * max(1, best) for 5 epochs (converged;
  * RILL_TOL = 0 turns this test off and runs every epoch).

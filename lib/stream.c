@@ -265,8 +265,11 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
     m->stat_epochs = 0.0;
     m->stat_converged = 0;
     for (double epoch = 0.0; epoch < m->max_epochs && rc == RILL_OK; epoch += 1.0) {
+        /* The order's key is the count of passes over n_rows rows the model has made: a fresh
+         * model's epochs are 0, 1, 2, ...; a later call (or one after save and load) continues
+         * that sequence instead of repeating the first call's orders. */
         struct rl_perm perm;
-        rl_perm_init(&perm, n_rows, (uint64_t)m->seed, (uint64_t)epoch);
+        rl_perm_init(&perm, n_rows, (uint64_t)m->seed, (uint64_t)(m->stat_rows / (double)n_rows));
         const double loss0 = m->prog_loss_sum, rows0 = m->prog_rows;
         for (size_t i = 0; i < n_rows && rc == RILL_OK && !m->stat_stopped; i++) {
             size_t r = (size_t)rl_perm_at(&perm, i);

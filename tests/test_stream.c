@@ -1470,6 +1470,65 @@ START_TEST(test_stochastic_fit)
 }
 END_TEST
 
+/* Stochastic rill_fit continued: N epochs, a save and load, then M more make the same steps as
+ * N + M epochs in one call (the shuffled orders continue instead of starting over). */
+static rill_model *sgd_model(size_t d, double epochs)
+{
+    rill_model *m = tu_new_model(RILL_LOGISTIC, d, 2);
+    tu_set_param(m, RILL_L2, 1e-3);
+    tu_set_param(m, RILL_BATCH_ROWS, 4);
+    tu_set_param(m, RILL_SEED, 7);
+    tu_set_param(m, RILL_AVERAGE, 1);
+    tu_set_param(m, RILL_TOL, 0);
+    tu_set_param(m, RILL_MAX_EPOCHS, epochs);
+    return m;
+}
+
+START_TEST(test_stochastic_fit_resumes)
+{
+    ref_rng r;
+    double *X, *y, *w_once, *w_split;
+    const size_t n = 101, d = 4, nw = d + 1;
+    size_t size = 0;
+    unsigned char *blob;
+    rill_model *once, *first, *second = NULL;
+    ref_rng_seed(&r, 31);
+    ref_random_problem(&r, REF_LOGISTIC, n, d, 2, 1.0, &X, &y);
+
+    once = sgd_model(d, 5);
+    ck_assert_int_eq(rill_fit(once, X, y, n), RILL_OK);
+    first = sgd_model(d, 2);
+    ck_assert_int_eq(rill_fit(first, X, y, n), RILL_OK);
+    ck_assert_int_eq(rill_model_save(first, NULL, 0, &size), RILL_OK);
+    blob = malloc(size);
+    ck_assert_int_eq(rill_model_save(first, blob, size, &size), RILL_OK);
+    ck_assert_int_eq(rill_model_load(&second, blob, size), RILL_OK);
+    tu_set_param(second, RILL_MAX_EPOCHS, 3);
+    ck_assert_int_eq(rill_fit(second, X, y, n), RILL_OK);
+
+    w_once = tu_get_weights(once);
+    w_split = tu_get_weights(second);
+    ck_assert_msg(memcmp(w_once, w_split, nw * sizeof *w_once) == 0,
+                  "2 + 3 epochs (saved and loaded between) differ from 5 epochs");
+    ck_assert(tu_get_param(second, RILL_STAT_ROWS) == tu_get_param(once, RILL_STAT_ROWS));
+    ck_assert(tu_get_param(second, RILL_STAT_STEPS) == tu_get_param(once, RILL_STAT_STEPS));
+    /* the same without the save and load: a second rill_fit call continues the orders */
+    free(w_split);
+    tu_set_param(first, RILL_MAX_EPOCHS, 3);
+    ck_assert_int_eq(rill_fit(first, X, y, n), RILL_OK);
+    w_split = tu_get_weights(first);
+    ck_assert(memcmp(w_once, w_split, nw * sizeof *w_once) == 0);
+    free(w_once);
+    free(w_split);
+    free(blob);
+    rill_model_free(once);
+    rill_model_free(first);
+    rill_model_free(second);
+    free(X);
+    free(y);
+}
+END_TEST
+
 static void check_perm(uint64_t n, uint64_t seed, uint64_t epoch, unsigned char *seen,
                        uint64_t *fixed)
 {
@@ -1760,6 +1819,7 @@ static Suite *stream_suite(void)
     tc = tcase_create("stochastic_fit");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_stochastic_fit);
+    tcase_add_test(tc, test_stochastic_fit_resumes);
     tcase_add_test(tc, test_perm_is_permutation);
     suite_add_tcase(s, tc);
 
