@@ -259,7 +259,8 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
     size_t b = m->batch_rows < (double)n_rows ? (size_t)m->batch_rows : n_rows;
     int rc = stream_new(&s, m, b, RILL_STREAM_STEP);
     if (rc)
-        return rc;
+        return rc; /* before any change: a failed call leaves the model as it was */
+    m->stat_stopped = 0;
     double best = 0.0;
     int no_improvement = 0;
     m->stat_epochs = 0.0;
@@ -303,8 +304,8 @@ int rill_fit(rill_model *m, const double *X, const double *y, size_t n_rows)
     int rc = rl_check_rows(m, "rill_fit", X, y, n_rows);
     if (rc)
         return rc;
-    m->stat_stopped = 0;
     if (m->batch_rows > 0.0)
         return rl_fit_stochastic(m, X, y, n_rows);
+    m->stat_stopped = 0;
     return rl_fit_batch(m, X, y, n_rows);
 }

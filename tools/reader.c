@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,7 +25,37 @@ static int fail(struct reader *r, size_t col, const char *fmt, ...)
     return -1;
 }
 
-/* Next non-empty line without its line ending; 0 at end of input, -1 on a read error. */
+/* One line into r->line (with its '\n', if any), grown with realloc. Returns its length, 0 at
+ * the end of input, or -1 with r->err set (read error, or out of memory: never taken for the
+ * end of input, which getline's -1 would not tell apart). */
+static long read_line(struct reader *r)
+{
+    size_t len = 0;
+    int c;
+    do {
+        c = getc(r->f);
+        if (c == EOF)
+            break;
+        if (r->line_cap - len < 2) {
+            size_t cap = r->line_cap ? 2 * r->line_cap : 128;
+            char *grown = cap > r->line_cap && cap <= LONG_MAX ? realloc(r->line, cap) : NULL;
+            if (!grown) {
+                r->line_no++;
+                return fail(r, 0, "out of memory (line longer than %zu bytes)", len);
+            }
+            r->line = grown;
+            r->line_cap = cap;
+        }
+        r->line[len++] = (char)c;
+    } while (c != '\n');
+    if (ferror(r->f))
+        return fail(r, 0, "read error: %s", strerror(errno));
+    if (len > 0)
+        r->line[len] = '\0';
+    return (long)len;
+}
+
+/* Next non-empty line without its line ending; 0 at end of input, -1 on an error. */
 static int next_line(struct reader *r)
 {
     if (r->pending) { /* the first line was data, read again */
@@ -33,9 +64,9 @@ static int next_line(struct reader *r)
     }
     for (;;) {
         errno = 0;
-        ssize_t len = getline(&r->line, &r->line_cap, r->f);
-        if (len < 0)
-            return ferror(r->f) ? fail(r, 0, "read error: %s", strerror(errno)) : 0;
+        long len = read_line(r);
+        if (len <= 0)
+            return (int)len;
         r->line_no++;
         while (len > 0 && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r'))
             r->line[--len] = '\0';
