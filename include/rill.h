@@ -314,6 +314,46 @@ RILL_API int rill_stream_flush(rill_stream *s);
 /* Frees the stream, dropping anything unflushed. NULL is a no-op. */
 RILL_API void rill_stream_free(rill_stream *s);
 
+/* ---------------------------------------------------------------- no-heap path */
+
+/*
+ * Models and streams can live in a caller's buffer (a static array, a linker section) instead
+ * of allocated memory: query the size, then construct in place. Nothing is allocated then, and
+ * rill_model_free / rill_stream_free on such a handle release nothing (the buffer stays the
+ * caller's; it may be reused once the handle is no longer used). Buffers must be aligned to
+ * RILL_WORKSPACE_ALIGN bytes (a double array or malloc'd memory is).
+ * A model in a buffer supports every call except those that would allocate:
+ * rill_model_clone and rill_stream_new return RILL_EUNSUPPORTED, and so does rill_fit with
+ * RILL_BATCH_ROWS > 0 (it needs an internal stream: feed a RILL_STREAM_STEP stream from
+ * rill_stream_init_static instead, shuffling as you like). Batch-fit, rill_step, predict,
+ * save and streams in buffers all work.
+ */
+#define RILL_WORKSPACE_ALIGN 8
+
+/* The bytes a model of this shape needs: the worst case over every parameter setting and
+ * optimizer state (weights, averaging, AdaGrad, L-BFGS memory), fixed for the model's life.
+ * Returns RILL_OK; RILL_EINVAL (size NULL, n_features 0, wrong n_classes); RILL_EUNSUPPORTED
+ * (unknown loss); RILL_ERANGE (the size overflows size_t). */
+RILL_API int rill_model_workspace_size(int loss, size_t n_features, size_t n_classes,
+                                       size_t *size);
+/* As rill_model_new, with the model in buf[0..size). Returns RILL_OK; RILL_EINVAL (out or buf
+ * NULL, buf not aligned to RILL_WORKSPACE_ALIGN, bad shape as rill_model_new);
+ * RILL_EUNSUPPORTED (unknown loss); RILL_ERANGE (size smaller than
+ * rill_model_workspace_size, or that size overflows). On failure *out and buf are untouched. */
+RILL_API int rill_model_init_static(rill_model **out, void *buf, size_t size, int loss,
+                                    size_t n_features, size_t n_classes);
+/* The bytes a stream of m with these batch_rows and mode needs (depends on m's shape only).
+ * Returns RILL_OK; RILL_EINVAL (NULL, batch_rows 0, RILL_STREAM_EXACT with a loss other than
+ * RILL_SQUARED); RILL_EUNSUPPORTED (unknown mode); RILL_ERANGE (overflow). */
+RILL_API int rill_stream_workspace_size(const rill_model *m, size_t batch_rows, int mode,
+                                        size_t *size);
+/* As rill_stream_new, with the stream in buf[0..size). Works on any model (allocated or in a
+ * buffer). Returns RILL_OK; RILL_EINVAL (as rill_stream_new, or buf NULL or misaligned);
+ * RILL_EUNSUPPORTED; RILL_ERANGE (size smaller than rill_stream_workspace_size:
+ * rill_model_error(m) gives both sizes). On failure *out and buf are untouched. */
+RILL_API int rill_stream_init_static(rill_stream **out, void *buf, size_t size, rill_model *m,
+                                     size_t batch_rows, int mode);
+
 /* ---------------------------------------------------------------- progress */
 
 /*

@@ -52,6 +52,17 @@ int rl_fail_at(rill_model *m, int status, const char *call, const char *what, si
     return status;
 }
 
+int rl_fail_need(rill_model *m, int status, const char *call, size_t have, size_t need)
+{
+    size_t at = put_str(m->err, 0, call);
+    at = put_str(m->err, at, ": the buffer holds ");
+    at = put_size(m->err, at, have);
+    at = put_str(m->err, at, " bytes, ");
+    at = put_size(m->err, at, need);
+    put_str(m->err, at, " are needed");
+    return status;
+}
+
 const char *rill_model_error(const rill_model *m)
 {
     return m ? m->err : "rill_model_error: model is NULL";

@@ -99,6 +99,8 @@ int rl_fail(rill_model *m, int status, const char *what);
 int rl_fail_at(rill_model *m, int status, const char *call, const char *what, size_t row,
                   size_t col);
 void rl_clear_error(rill_model *m);
+/* "<call>: the buffer holds HAVE bytes, NEED are needed" */
+int rl_fail_need(rill_model *m, int status, const char *call, size_t have, size_t need);
 
 /* ---- validation (validate.c) */
 /* Checks X for NaN/Inf and y for the loss's label set. Returns 0 when valid; otherwise the
@@ -113,6 +115,8 @@ int rl_all_finite(const double *v, size_t n);
 void *rl_alloc(const rill_alloc *a, size_t size);
 void rl_free(const rill_alloc *a, void *p, size_t size);
 int rl_mul_size(size_t a, size_t b, size_t *out);
+/* The model lives in a caller's buffer (rill_model_init_static): nothing may be allocated for it. */
+int rl_is_static(const rill_model *m);
 const double *rl_predict_weights(const rill_model *m);
 int rl_progress(rill_model *m);
 

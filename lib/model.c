@@ -1,4 +1,5 @@
 /* Model handles: one allocation holds the struct and every array the model will need. */
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
@@ -78,23 +79,24 @@ static void set_defaults(rill_model *m)
     m->seed = 0.0;
 }
 
-int rill_model_new_alloc(rill_model **out, int loss, size_t n_features, size_t n_classes,
-                         const rill_alloc *alloc)
+/* Checks the shape arguments; *n_outputs is the number of weight rows. */
+static int check_shape(int loss, size_t n_features, size_t n_classes, size_t *n_outputs)
 {
-    if (!out || !alloc || !alloc->alloc || !alloc->free)
-        return RILL_EINVAL;
     if (loss != RILL_SQUARED && loss != RILL_LOGISTIC && loss != RILL_SOFTMAX)
         return RILL_EUNSUPPORTED;
     if (n_features == 0 || (loss == RILL_SQUARED && n_classes != 0) ||
         (loss == RILL_LOGISTIC && n_classes != 2) || (loss == RILL_SOFTMAX && n_classes < 2))
         return RILL_EINVAL;
-    size_t n_outputs = loss == RILL_SOFTMAX ? n_classes : 1, n_weights, total;
-    int rc = layout(n_features, n_outputs, &n_weights, &total);
-    if (rc)
-        return rc;
-    rill_model *m = rl_alloc(alloc, total);
-    if (!m)
-        return RILL_ENOMEM;
+    *n_outputs = loss == RILL_SOFTMAX ? n_classes : 1;
+    return RILL_OK;
+}
+
+/* Lays a fresh model out in mem (total bytes, zeroed here). */
+static rill_model *model_init(void *mem, size_t total, int loss, size_t n_features,
+                              size_t n_classes, size_t n_outputs, size_t n_weights,
+                              const rill_alloc *alloc)
+{
+    rill_model *m = mem;
     memset(m, 0, total);
     m->alloc = *alloc;
     m->alloc_size = total;
@@ -106,7 +108,80 @@ int rill_model_new_alloc(rill_model **out, int loss, size_t n_features, size_t n
     set_defaults(m);
     bind_arrays(m);
     rl_opt_reset(m);
-    *out = m;
+    return m;
+}
+
+int rill_model_new_alloc(rill_model **out, int loss, size_t n_features, size_t n_classes,
+                         const rill_alloc *alloc)
+{
+    if (!out || !alloc || !alloc->alloc || !alloc->free)
+        return RILL_EINVAL;
+    size_t n_outputs, n_weights, total;
+    int rc = check_shape(loss, n_features, n_classes, &n_outputs);
+    if (rc == RILL_OK)
+        rc = layout(n_features, n_outputs, &n_weights, &total);
+    if (rc)
+        return rc;
+    void *mem = rl_alloc(alloc, total);
+    if (!mem)
+        return RILL_ENOMEM;
+    *out = model_init(mem, total, loss, n_features, n_classes, n_outputs, n_weights, alloc);
+    return RILL_OK;
+}
+
+/* ---- the no-heap path: a model in the caller's buffer */
+
+/* A static model's allocator: refuses every request (nothing is ever allocated for it; the
+ * calls that would need memory check rl_is_static first) and frees nothing. */
+static void *static_alloc(void *ctx, size_t size, size_t align)
+{
+    (void)ctx;
+    (void)size;
+    (void)align;
+    return NULL;
+}
+
+static void static_free(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    (void)ptr;
+    (void)size;
+}
+
+int rl_is_static(const rill_model *m)
+{
+    return m->alloc.free == static_free;
+}
+
+int rill_model_workspace_size(int loss, size_t n_features, size_t n_classes, size_t *size)
+{
+    if (!size)
+        return RILL_EINVAL;
+    size_t n_outputs, n_weights, total;
+    int rc = check_shape(loss, n_features, n_classes, &n_outputs);
+    if (rc == RILL_OK)
+        rc = layout(n_features, n_outputs, &n_weights, &total);
+    if (rc)
+        return rc;
+    *size = total;
+    return RILL_OK;
+}
+
+int rill_model_init_static(rill_model **out, void *buf, size_t size, int loss, size_t n_features,
+                           size_t n_classes)
+{
+    if (!out || !buf || ((uintptr_t)buf & (RILL_WORKSPACE_ALIGN - 1)) != 0)
+        return RILL_EINVAL;
+    size_t n_outputs, n_weights, total;
+    int rc = check_shape(loss, n_features, n_classes, &n_outputs);
+    if (rc == RILL_OK)
+        rc = layout(n_features, n_outputs, &n_weights, &total);
+    if (rc)
+        return rc;
+    if (size < total)
+        return RILL_ERANGE;
+    static const rill_alloc none = {static_alloc, static_free, NULL};
+    *out = model_init(buf, total, loss, n_features, n_classes, n_outputs, n_weights, &none);
     return RILL_OK;
 }
 
@@ -114,6 +189,8 @@ int rill_model_clone(rill_model **out, const rill_model *m)
 {
     if (!out || !m)
         return RILL_EINVAL;
+    if (rl_is_static(m))
+        return RILL_EUNSUPPORTED;
     rill_model *c = rl_alloc(&m->alloc, m->alloc_size);
     if (!c)
         return RILL_ENOMEM;

@@ -4,6 +4,7 @@
  * batch_rows rows of the stream however the pushes chunk it, and the results are bit-identical
  * across chunkings.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "exact.h"
@@ -13,6 +14,7 @@ struct rill_stream {
     rill_model *m;
     int mode;
     int holds;           /* counted in m->busy_streams */
+    int in_buffer;       /* lives in a caller's buffer (rill_stream_init_static): never freed */
     size_t batch_rows;
     size_t buffered;     /* rows waiting in the buffer */
     size_t rows_pushed;  /* accepted rows: the stream index of the next row */
@@ -92,25 +94,73 @@ static void set_holds(rill_stream *s, int holds)
         s->m->busy_streams--;
 }
 
+/* Lays a fresh stream out in mem (total bytes). */
+static rill_stream *stream_init(void *mem, size_t total, rill_model *m, size_t batch_rows,
+                                int mode, int in_buffer)
+{
+    rill_stream *s = mem;
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    s->mode = mode;
+    s->in_buffer = in_buffer;
+    s->batch_rows = batch_rows;
+    s->alloc_size = total;
+    bind(s);
+    if (mode == RILL_STREAM_EXACT)
+        rl_moments_clear(&s->mo, m->n_features);
+    return s;
+}
+
 static int stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode)
 {
     size_t total;
     int rc = stream_size(m, batch_rows, mode, &total);
     if (rc)
         return rl_fail(m, rc, "rill_stream_new: batch_rows x n_features overflows");
-    rill_stream *s = rl_alloc(&m->alloc, total);
-    if (!s)
+    void *mem = rl_alloc(&m->alloc, total);
+    if (!mem)
         return rl_fail(m, RILL_ENOMEM, "rill_stream_new: out of memory");
-    memset(s, 0, sizeof *s);
-    s->m = m;
-    s->mode = mode;
-    s->batch_rows = batch_rows;
-    s->alloc_size = total;
-    bind(s);
-    if (mode == RILL_STREAM_EXACT)
-        rl_moments_clear(&s->mo, m->n_features);
-    *out = s;
+    *out = stream_init(mem, total, m, batch_rows, mode, 0);
     return RILL_OK;
+}
+
+/* The argument checks rill_stream_new and rill_stream_workspace_size share (no message). */
+static int check_mode(const rill_model *m, size_t batch_rows, int mode, const char **why)
+{
+    if (mode != RILL_STREAM_STEP && mode != RILL_STREAM_PASS && mode != RILL_STREAM_EXACT) {
+        *why = ": unknown stream mode";
+        return RILL_EUNSUPPORTED;
+    }
+    if (batch_rows == 0) {
+        *why = ": batch_rows must be at least 1";
+        return RILL_EINVAL;
+    }
+    if (mode == RILL_STREAM_EXACT && m->loss != RILL_SQUARED) {
+        *why = ": RILL_STREAM_EXACT needs RILL_SQUARED";
+        return RILL_EINVAL;
+    }
+    return RILL_OK;
+}
+
+/* check_mode, plus the model's current parameters; the message names the call. */
+static int check_new(rill_model *m, size_t batch_rows, int mode, const char *call)
+{
+    const char *why = "";
+    int rc = check_mode(m, batch_rows, mode, &why);
+    if (rc == RILL_OK && mode == RILL_STREAM_EXACT && m->l1 > 0.0) {
+        why = ": RILL_STREAM_EXACT cannot take RILL_L1";
+        rc = RILL_EINVAL;
+    }
+    if (rc) {
+        rl_fail(m, rc, call);
+        size_t at = 0;
+        while (m->err[at])
+            at++;
+        while (*why && at + 1 < RILL_ERR_LEN)
+            m->err[at++] = *why++;
+        m->err[at] = '\0';
+    }
+    return rc;
 }
 
 int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode)
@@ -118,21 +168,62 @@ int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mod
     if (!out || !m)
         return RILL_EINVAL;
     rl_clear_error(m);
-    if (mode != RILL_STREAM_STEP && mode != RILL_STREAM_PASS && mode != RILL_STREAM_EXACT)
-        return rl_fail(m, RILL_EUNSUPPORTED, "rill_stream_new: unknown stream mode");
-    if (batch_rows == 0)
-        return rl_fail(m, RILL_EINVAL, "rill_stream_new: batch_rows must be at least 1");
-    if (mode == RILL_STREAM_EXACT && m->loss != RILL_SQUARED)
-        return rl_fail(m, RILL_EINVAL, "rill_stream_new: RILL_STREAM_EXACT needs RILL_SQUARED");
-    if (mode == RILL_STREAM_EXACT && m->l1 > 0.0)
-        return rl_fail(m, RILL_EINVAL, "rill_stream_new: RILL_STREAM_EXACT cannot take RILL_L1");
+    int rc = check_new(m, batch_rows, mode, "rill_stream_new");
+    if (rc)
+        return rc;
+    if (rl_is_static(m))
+        return rl_fail(m, RILL_EUNSUPPORTED, "rill_stream_new: the model lives in a caller's "
+                                             "buffer; create its streams with "
+                                             "rill_stream_init_static");
     return stream_new(out, m, batch_rows, mode);
+}
+
+int rill_stream_workspace_size(const rill_model *m, size_t batch_rows, int mode, size_t *size)
+{
+    if (!m || !size)
+        return RILL_EINVAL;
+    const char *why;
+    size_t total;
+    int rc = check_mode(m, batch_rows, mode, &why);
+    if (rc == RILL_OK)
+        rc = stream_size(m, batch_rows, mode, &total);
+    if (rc)
+        return rc;
+    *size = total;
+    return RILL_OK;
+}
+
+int rill_stream_init_static(rill_stream **out, void *buf, size_t size, rill_model *m,
+                            size_t batch_rows, int mode)
+{
+    if (!out || !m)
+        return RILL_EINVAL;
+    rl_clear_error(m);
+    if (!buf || ((uintptr_t)buf & (RILL_WORKSPACE_ALIGN - 1)) != 0)
+        return rl_fail(m, RILL_EINVAL, "rill_stream_init_static: buf is NULL or not aligned "
+                                       "to RILL_WORKSPACE_ALIGN bytes");
+    int rc = check_new(m, batch_rows, mode, "rill_stream_init_static");
+    if (rc)
+        return rc;
+    size_t total;
+    if (stream_size(m, batch_rows, mode, &total))
+        return rl_fail(m, RILL_ERANGE,
+                       "rill_stream_init_static: batch_rows x n_features overflows");
+    if (size < total)
+        return rl_fail_need(m, RILL_ERANGE, "rill_stream_init_static", size, total);
+    *out = stream_init(buf, total, m, batch_rows, mode, 1);
+    return RILL_OK;
 }
 
 void rill_stream_free(rill_stream *s)
 {
     if (!s)
         return;
+    if (s->in_buffer) { /* the buffer is the caller's again: release the model, write nothing */
+        if (s->holds)
+            s->m->busy_streams--;
+        return;
+    }
     set_holds(s, 0);
     rill_alloc a = s->m->alloc;
     rl_free(&a, s, s->alloc_size);
@@ -304,6 +395,10 @@ int rill_fit(rill_model *m, const double *X, const double *y, size_t n_rows)
     int rc = rl_check_rows(m, "rill_fit", X, y, n_rows);
     if (rc)
         return rc;
+    if (m->batch_rows > 0.0 && rl_is_static(m))
+        return rl_fail(m, RILL_EUNSUPPORTED, "rill_fit: RILL_BATCH_ROWS > 0 needs a stream, and "
+                                             "the model lives in a caller's buffer; run the "
+                                             "epochs through rill_stream_init_static");
     if (m->batch_rows > 0.0)
         return rl_fit_stochastic(m, X, y, n_rows);
     m->stat_stopped = 0;
