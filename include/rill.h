@@ -18,8 +18,17 @@
  *    says so.
  *  - The library never prints, never exits and keeps no global mutable state.
  *
- * Threads: one handle is used by one thread at a time. Functions taking a const handle may run
- * concurrently on the same handle (they read only). Different handles are independent.
+ * Threads: the library keeps no global state, so different handles are independent: each
+ * model (with its streams) may be used on its own thread with no locking. Functions that take
+ * a const rill_model * only read it (no scratch space, no cached value, no error detail is
+ * written into the model) and may run concurrently on one shared model from any number of
+ * threads: rill_predict, rill_classify, rill_gradient, rill_model_get, rill_model_weights,
+ * rill_model_n_weights, rill_model_save, rill_model_clone, rill_model_error. Every other call
+ * on a model, and every call on a stream (a stream changes its model), needs exclusive access:
+ * no other call on that model, const or not, may run at the same time. rill_version,
+ * rill_version_string, rill_strerror and rill_param_bounds may be called from anywhere. The
+ * progress callback runs on the thread that made the training call. A caller's rill_alloc
+ * shared by models used on different threads must itself be thread-safe.
  */
 #ifndef RILL_H
 #define RILL_H
