@@ -204,7 +204,8 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  *
  * The progress callback, if set, runs after each epoch (batch) or micro-batch (stochastic).
  * Returns RILL_OK (also when stopped by the callback: RILL_STAT_STOPPED = 1, or when the
- * epochs ran out: RILL_STAT_CONVERGED = 0); RILL_EINVAL (NULL, n_rows 0); RILL_EDATA (NaN/Inf
+ * epochs ran out: RILL_STAT_CONVERGED = 0); RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE
+ * (n_rows x n_features doubles overflow size_t); RILL_EDATA (NaN/Inf
  * or bad label: nothing changed; the error names row and column); RILL_EDIVERGED (weights
  * rolled back to the last finite accepted state); RILL_ESTATE (a stream is busy on m);
  * RILL_ENOMEM.
@@ -221,14 +222,16 @@ RILL_API int rill_fit(rill_model *m, const double *X, const double *y, size_t n_
  * eta * c * mean(||x_i||^2 + 1) <= 1 (c = 1 squared, 1/4 logistic, 1/2 softmax; per-weight
  * rates weigh each feature). Measures the rows' loss before the step (progressive loss).
  * With RILL_AVERAGE on, keeps the average of the iterates; predict then uses it.
- * Returns RILL_OK; RILL_EINVAL; RILL_EDATA; RILL_EDIVERGED (non-finite weights: nothing
- * changed); RILL_ESTATE; RILL_EINVAL with RILL_SCHEDULE_OPTIMAL and l2 = 0.
+ * Returns RILL_OK; RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE (n_rows x n_features doubles
+ * overflow size_t); RILL_EDATA; RILL_EDIVERGED (non-finite weights: nothing changed);
+ * RILL_ESTATE; RILL_EINVAL with RILL_SCHEDULE_OPTIMAL and l2 = 0.
  */
 RILL_API int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows);
 
 /* Predictions for n_rows rows: yhat (RILL_SQUARED), P(y = 1) (RILL_LOGISTIC), or n_classes
  * probabilities per row (RILL_SOFTMAX; out holds n_rows * n_classes). Uses the weights
- * rill_model_weights returns. NaN/Inf in X gives RILL_EDATA (out unspecified). RILL_EINVAL. */
+ * rill_model_weights returns. NaN/Inf in X gives RILL_EDATA (out unspecified). RILL_EINVAL
+ * (NULL, n_rows 0); RILL_ERANGE (X or out would hold more than SIZE_MAX bytes). */
 RILL_API int rill_predict(const rill_model *m, const double *X, size_t n_rows, double *out);
 /* Labels: yhat (RILL_SQUARED), 0/1 (RILL_LOGISTIC, P >= 0.5 is 1), argmax class
  * (RILL_SOFTMAX; lowest index on ties). out holds n_rows doubles. As rill_predict. */
@@ -241,7 +244,8 @@ RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, 
  * NULL (loss only). Sums are mergeable: the sums over shards, added, are the sum over all
  * rows up to rounding. (Inside the library a stream adds micro-batches into one running sum,
  * which gives the same bits as one call over all rows; see RILL_STREAM_PASS.)
- * Returns RILL_OK; RILL_EINVAL; RILL_EDATA (the row and column are not recorded: m is const;
+ * Returns RILL_OK; RILL_EINVAL (NULL m, X, y or loss_sum; n_rows 0); RILL_ERANGE (n_rows x
+ * n_features doubles overflow size_t); RILL_EDATA (the row and column are not recorded: m is const;
  * validate with rill_fit or a stream to get them).
  */
 RILL_API int rill_gradient(const rill_model *m, const double *X, const double *y, size_t n_rows,
@@ -283,7 +287,8 @@ RILL_API int rill_model_set_weights(rill_model *m, const double *w, size_t len);
  * small (then *size is the size needed). RILL_EINVAL. */
 RILL_API int rill_model_save(const rill_model *m, void *buf, size_t cap, size_t *size);
 /* Creates a model from a blob written by rill_model_save. RILL_EFORMAT for anything that is
- * not such a blob (bad magic, version, checksum, size); RILL_EINVAL; RILL_ENOMEM. */
+ * not such a blob (bad magic, version, checksum, size; also size 0); RILL_EINVAL (out or buf
+ * NULL; for _alloc, alloc or one of its functions NULL); RILL_ENOMEM. */
 RILL_API int rill_model_load(rill_model **out, const void *buf, size_t size);
 RILL_API int rill_model_load_alloc(rill_model **out, const void *buf, size_t size,
                                    const rill_alloc *alloc);
@@ -295,7 +300,8 @@ RILL_API int rill_model_load_alloc(rill_model **out, const void *buf, size_t siz
  * mode: a rill_stream_mode value. The stream borrows m: free the stream before m. While the
  * stream holds buffered rows or unflushed sums, calls that change m return RILL_ESTATE.
  * Returns RILL_OK; RILL_EINVAL (NULL, batch_rows 0, RILL_STREAM_EXACT with a loss other than
- * RILL_SQUARED or with RILL_L1 > 0); RILL_EUNSUPPORTED (unknown mode); RILL_ENOMEM.
+ * RILL_SQUARED or with RILL_L1 > 0); RILL_EUNSUPPORTED (unknown mode); RILL_ERANGE (the
+ * buffer of batch_rows rows would overflow size_t); RILL_ENOMEM.
  */
 RILL_API int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode);
 /*
@@ -305,7 +311,8 @@ RILL_API int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows
  * every batch_rows rows of the stream, however the rows are chunked across pushes.
  * STEP: each completed micro-batch makes one rill_step. PASS: each completed micro-batch adds
  * its loss and gradient sums. EXACT: each completed micro-batch's centred moments are merged.
- * Returns RILL_OK; RILL_EINVAL; RILL_EDATA; RILL_EDIVERGED (STEP: the steps before stay
+ * Returns RILL_OK; RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE (n_rows x n_features doubles
+ * overflow size_t); RILL_EDATA; RILL_EDIVERGED (STEP: the steps before stay
  * applied, the failing one is not); RILL_ESTATE (the model's batch-optimizer state was
  * changed under a PASS stream holding sums).
  */

@@ -34,6 +34,14 @@ int rl_fail(rill_model *m, int status, const char *what)
     return status;
 }
 
+int rl_fail_call(rill_model *m, int status, const char *call, const char *what)
+{
+    size_t at = put_str(m->err, 0, call);
+    at = put_str(m->err, at, ": ");
+    put_str(m->err, at, what);
+    return status;
+}
+
 /* "<call>: row R, column C <what>"; col == (size_t)-1 names the label. */
 int rl_fail_at(rill_model *m, int status, const char *call, const char *what, size_t row,
                size_t col)

@@ -96,6 +96,8 @@ struct rill_model {
 
 /* ---- errors (error.c) */
 int rl_fail(rill_model *m, int status, const char *what);
+/* "<call>: <what>" */
+int rl_fail_call(rill_model *m, int status, const char *call, const char *what);
 int rl_fail_at(rill_model *m, int status, const char *call, const char *what, size_t row,
                   size_t col);
 void rl_clear_error(rill_model *m);
@@ -117,6 +119,8 @@ void rl_free(const rill_alloc *a, void *p, size_t size);
 int rl_mul_size(size_t a, size_t b, size_t *out);
 /* The model lives in a caller's buffer (rill_model_init_static): nothing may be allocated for it. */
 int rl_is_static(const rill_model *m);
+/* RILL_ERANGE unless an array of n_rows x width doubles can exist (its byte size fits size_t). */
+int rl_check_rows_size(size_t n_rows, size_t width);
 const double *rl_predict_weights(const rill_model *m);
 int rl_progress(rill_model *m);
 

@@ -25,6 +25,14 @@ int rl_mul_size(size_t a, size_t b, size_t *out)
     return RILL_OK;
 }
 
+int rl_check_rows_size(size_t n_rows, size_t width)
+{
+    size_t cells, bytes;
+    if (rl_mul_size(n_rows, width, &cells) || rl_mul_size(cells, sizeof(double), &bytes))
+        return RILL_ERANGE;
+    return RILL_OK;
+}
+
 static size_t round_up(size_t v)
 {
     return (v + RL_ALIGN - 1) & ~(size_t)(RL_ALIGN - 1);

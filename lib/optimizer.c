@@ -330,8 +330,7 @@ int rill_gradient(const rill_model *m, const double *X, const double *y, size_t 
 {
     if (!m || !X || !y || !loss_sum || n_rows == 0)
         return RILL_EINVAL;
-    size_t cells;
-    if (rl_mul_size(n_rows, m->n_features, &cells))
+    if (rl_check_rows_size(n_rows, m->n_features))
         return RILL_ERANGE;
     size_t row, col;
     const char *why;

@@ -8,8 +8,7 @@ static int check_args(const rill_model *m, const double *X, size_t n_rows, const
 {
     if (!m || !X || !out || n_rows == 0)
         return RILL_EINVAL;
-    size_t cells;
-    if (rl_mul_size(n_rows, m->n_features, &cells) || rl_mul_size(n_rows, m->n_outputs, &cells))
+    if (rl_check_rows_size(n_rows, m->n_features) || rl_check_rows_size(n_rows, m->n_outputs))
         return RILL_ERANGE;
     size_t row, col;
     const char *why;

@@ -121,10 +121,9 @@ int rl_check_rows(rill_model *m, const char *call, const double *X, const double
 {
     rl_clear_error(m);
     if (!X || !y || n_rows == 0)
-        return rl_fail(m, RILL_EINVAL, call);
-    size_t cells;
-    if (rl_mul_size(n_rows, m->n_features, &cells))
-        return rl_fail(m, RILL_ERANGE, call);
+        return rl_fail_call(m, RILL_EINVAL, call, "X or y is NULL, or n_rows is 0");
+    if (rl_check_rows_size(n_rows, m->n_features))
+        return rl_fail_call(m, RILL_ERANGE, call, "n_rows x n_features overflows");
     int rc = rl_model_frozen(m, call);
     if (rc)
         return rc;

@@ -165,9 +165,11 @@ static int check_new(rill_model *m, size_t batch_rows, int mode, const char *cal
 
 int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode)
 {
-    if (!out || !m)
+    if (!m)
         return RILL_EINVAL;
     rl_clear_error(m);
+    if (!out)
+        return rl_fail(m, RILL_EINVAL, "rill_stream_new: out is NULL");
     int rc = check_new(m, batch_rows, mode, "rill_stream_new");
     if (rc)
         return rc;
@@ -196,9 +198,11 @@ int rill_stream_workspace_size(const rill_model *m, size_t batch_rows, int mode,
 int rill_stream_init_static(rill_stream **out, void *buf, size_t size, rill_model *m,
                             size_t batch_rows, int mode)
 {
-    if (!out || !m)
+    if (!m)
         return RILL_EINVAL;
     rl_clear_error(m);
+    if (!out)
+        return rl_fail(m, RILL_EINVAL, "rill_stream_init_static: out is NULL");
     if (!buf || ((uintptr_t)buf & (RILL_WORKSPACE_ALIGN - 1)) != 0)
         return rl_fail(m, RILL_EINVAL, "rill_stream_init_static: buf is NULL or not aligned "
                                        "to RILL_WORKSPACE_ALIGN bytes");
@@ -293,8 +297,7 @@ int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_
     rl_clear_error(m);
     if (!X || !y || n_rows == 0)
         return rl_fail(m, RILL_EINVAL, "rill_stream_push: X or y is NULL, or n_rows is 0");
-    size_t cells;
-    if (rl_mul_size(n_rows, m->n_features, &cells))
+    if (rl_check_rows_size(n_rows, m->n_features))
         return rl_fail(m, RILL_ERANGE, "rill_stream_push: n_rows x n_features overflows");
     if (m->busy_streams > (size_t)s->holds)
         return rl_model_frozen(m, "rill_stream_push");
