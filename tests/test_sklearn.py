@@ -17,29 +17,14 @@ except ImportError as e:  # pragma: no cover
     print("skipping: %s" % e)
     sys.exit(77)
 
-lib = ctypes.CDLL(sys.argv[1])
-data_dir = sys.argv[2]
-P = ctypes.POINTER
-dp = P(ctypes.c_double)
-lib.rill_model_new.argtypes = [P(ctypes.c_void_p), ctypes.c_int, ctypes.c_size_t, ctypes.c_size_t]
-lib.rill_model_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_double]
-lib.rill_model_get.argtypes = [ctypes.c_void_p, ctypes.c_int, dp]
-lib.rill_fit.argtypes = [ctypes.c_void_p, dp, dp, ctypes.c_size_t]
-lib.rill_predict.argtypes = [ctypes.c_void_p, dp, ctypes.c_size_t, dp]
-lib.rill_model_weights.argtypes = [ctypes.c_void_p, dp, ctypes.c_size_t]
-lib.rill_model_n_weights.argtypes = [ctypes.c_void_p]
-lib.rill_model_n_weights.restype = ctypes.c_size_t
-lib.rill_model_free.argtypes = [ctypes.c_void_p]
-lib.rill_model_error.argtypes = [ctypes.c_void_p]
-lib.rill_model_error.restype = ctypes.c_char_p
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rillctypes import bind, ptr  # noqa: E402
 
+lib = bind(sys.argv[1])
+data_dir = sys.argv[2]
 SQUARED, LOGISTIC, SOFTMAX = 1, 2, 3
 L2, MAX_EPOCHS, STAT_EPOCHS = 4, 7, 100
 failures = 0
-
-
-def ptr(a):
-    return a.ctypes.data_as(dp)
 
 
 def load(name):
