@@ -1,7 +1,7 @@
 /*
- * CSV and libsvm readers. Numbers are parsed with strtod in the C locale (the command never
- * calls setlocale), so a file reads the same under any user locale. Every error names the
- * file, the line and the column.
+ * CSV and libsvm readers. Numbers are parsed in the C locale (cnum.h), so a file reads the
+ * same under any locale. Every error names the file, the line and the column (in characters,
+ * from 1, where the offending cell or field starts).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "reader.h"
@@ -14,11 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnum.h"
+
 static int fail(struct reader *r, size_t col, const char *fmt, ...)
 {
     va_list ap;
     int n = col ? snprintf(r->err, sizeof r->err, "%s:%zu:%zu: ", r->path, r->line_no, col)
                 : snprintf(r->err, sizeof r->err, "%s:%zu: ", r->path, r->line_no);
+    if (n < 0 || (size_t)n >= sizeof r->err)
+        return -1;
     va_start(ap, fmt);
     vsnprintf(r->err + n, sizeof r->err - (size_t)n, fmt, ap);
     va_end(ap);
@@ -68,6 +72,8 @@ static int next_line(struct reader *r)
         if (len <= 0)
             return (int)len;
         r->line_no++;
+        if ((size_t)len != strlen(r->line))
+            return fail(r, strlen(r->line) + 1, "NUL byte in a text line");
         while (len > 0 && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r'))
             r->line[--len] = '\0';
         if (len > 0)
@@ -75,27 +81,31 @@ static int next_line(struct reader *r)
     }
 }
 
-/* Parses a whole cell [s, end) as a finite number. */
+/* Trims spaces and one pair of double quotes around [*s, *e). */
+static void trim(const char **s, const char **e)
+{
+    while (*s < *e && isspace((unsigned char)**s))
+        (*s)++;
+    while (*e > *s && isspace((unsigned char)(*e)[-1]))
+        (*e)--;
+    if (*e - *s >= 2 && **s == '"' && (*e)[-1] == '"') {
+        (*s)++;
+        (*e)--;
+    }
+}
+
+/* Parses a whole cell [s, end) as a number (NaN and infinities included: callers check). */
 static int parse_number(const char *s, const char *end, double *v)
 {
-    while (s < end && isspace((unsigned char)*s))
-        s++;
-    while (end > s && isspace((unsigned char)end[-1]))
-        end--;
-    if (end - s >= 2 && *s == '"' && end[-1] == '"') {
-        s++;
-        end--;
-    }
-    if (s == end)
-        return -1;
+    trim(&s, &end);
     char buf[64];
     size_t n = (size_t)(end - s);
-    if (n >= sizeof buf)
+    if (n == 0 || n >= sizeof buf)
         return -1;
     memcpy(buf, s, n);
     buf[n] = '\0';
     char *stop;
-    *v = strtod(buf, &stop);
+    *v = cnum_strtod(buf, &stop);
     return *stop == '\0' ? 0 : -1;
 }
 
@@ -118,6 +128,35 @@ static void cell(const char *line, char delim, size_t i, const char **s, const c
     *e = q ? q : p + strlen(p);
 }
 
+/* Checks a label against r->labels; may map a libsvm -1 to 0. Reports at column col. */
+static int check_label(struct reader *r, size_t col, const char *text, int len, double *v)
+{
+    if (!isfinite(*v))
+        return fail(r, col, "label '%.*s' is %s", len, text, isnan(*v) ? "NaN" : "infinite");
+    switch (r->labels) {
+    case LABELS_BINARY:
+        if (*v == 0.0 || *v == 1.0)
+            return 0;
+        if (r->format == FORMAT_LIBSVM && *v == -1.0) {
+            *v = 0.0;
+            return 0;
+        }
+        return fail(r, col, "label '%.*s' is not 0 or 1%s", len, text,
+                    r->format == FORMAT_LIBSVM ? " (or -1)" : "");
+    case LABELS_CLASSES:
+        if (*v >= 0.0 && *v == floor(*v) &&
+            (r->n_classes ? *v < (double)r->n_classes : *v < 1048576.0))
+            return 0;
+        if (r->n_classes)
+            return fail(r, col, "label '%.*s' is not a class 0..%zu", len, text,
+                        r->n_classes - 1);
+        return fail(r, col, "label '%.*s' is not a class index (an integer from 0)", len,
+                    text);
+    default:
+        return 0;
+    }
+}
+
 static int open_csv(struct reader *r, const char *label)
 {
     int rc = next_line(r);
@@ -137,19 +176,23 @@ static int open_csv(struct reader *r, const char *label)
     if (label) {
         char *stop;
         unsigned long idx = strtoul(label, &stop, 10);
-        if (*label && *stop == '\0') {
+        if (*label && isdigit((unsigned char)*label) && *stop == '\0') {
             if (idx >= cols)
-                return fail(r, 0, "label column %lu out of range (%zu columns)", idx, cols);
+                return fail(r, 0, "label column %lu out of range (%zu columns, counted from 0)",
+                            idx, cols);
             r->label_col = idx;
         } else {
             size_t i = 0, len = strlen(label);
             for (; i < cols && header; i++) {
                 const char *s, *e;
                 cell(r->line, r->delimiter, i, &s, &e);
+                trim(&s, &e);
                 if ((size_t)(e - s) == len && memcmp(s, label, len) == 0)
                     break;
             }
-            if (!header || i == cols)
+            if (!header)
+                return fail(r, 0, "no header line: name the label column by its index");
+            if (i == cols)
                 return fail(r, 0, "no column named '%s' in the header", label);
             r->label_col = i;
         }
@@ -159,31 +202,93 @@ static int open_csv(struct reader *r, const char *label)
     return 0;
 }
 
-/* libsvm: "label idx:value ..." with 1-based indices. */
+static int parse_csv(struct reader *r, double *x, double *y)
+{
+    const char *line = r->line, *s = line;
+    const size_t want = r->n_features + !r->no_label, cols = count_cells(line, r->delimiter);
+    if (cols > want) {
+        const char *extra, *e;
+        cell(line, r->delimiter, want, &extra, &e);
+        return fail(r, (size_t)(extra - line) + 1, "%zu cells, expected %zu (delimiter '%c')",
+                    cols, want, r->delimiter);
+    }
+    if (cols < want)
+        return fail(r, strlen(line) + 1, "%zu cells, expected %zu (delimiter '%c')", cols, want,
+                    r->delimiter);
+    *y = 0.0;
+    for (size_t c = 0; c < cols; c++) {
+        const char *e = strchr(s, r->delimiter);
+        const size_t col = (size_t)(s - line) + 1;
+        double v;
+        if (!e)
+            e = s + strlen(s);
+        const int len = (int)(e - s > 40 ? 40 : e - s);
+        if (!r->no_label && c == r->label_col && r->labels == LABELS_IGNORE) {
+            s = e + 1;
+            continue;
+        }
+        if (parse_number(s, e, &v))
+            return fail(r, col, "cell %zu: '%.*s' is not a number", c + 1, len, s);
+        if (!r->no_label && c == r->label_col) {
+            if (check_label(r, col, s, len, &v))
+                return -1;
+            *y = v;
+        } else {
+            if (!isfinite(v))
+                return fail(r, col, "cell %zu is %s", c + 1, isnan(v) ? "NaN" : "infinite");
+            x[r->no_label || c < r->label_col ? c : c - 1] = v;
+        }
+        s = e + 1;
+    }
+    return 0;
+}
+
+/* libsvm / svmlight: "label index:value ..." with indices from 1; "# ..." ends the line. */
 static int parse_libsvm(struct reader *r, double *x, double *y)
 {
-    char *p = r->line, *stop;
+    char *line = r->line, *p = line, *stop;
     memset(x, 0, r->n_features * sizeof(double));
-    *y = strtod(p, &stop);
-    if (stop == p || !isfinite(*y) || (*stop && !isspace((unsigned char)*stop)))
-        return fail(r, 1, "label is not a finite number");
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t col = (size_t)(p - line) + 1;
+    if (r->labels == LABELS_IGNORE) {
+        *y = 0.0;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        stop = p;
+    } else {
+        *y = cnum_strtod(p, &stop);
+    }
+    int len = 0;
+    while (p[len] && !isspace((unsigned char)p[len]) && len < 40)
+        len++;
+    if (r->labels != LABELS_IGNORE && (stop == p || (*stop && !isspace((unsigned char)*stop))))
+        return fail(r, col, "label '%.*s' is not a number", len, p);
+    if (check_label(r, col, p, len, y))
+        return -1;
     p = stop;
     for (size_t field = 2;; field++) {
         while (isspace((unsigned char)*p))
             p++;
-        if (!*p)
+        if (!*p || *p == '#')
             return 0;
-        unsigned long idx = strtoul(p, &stop, 10);
-        if (stop == p || *stop != ':' || idx == 0)
-            return fail(r, field, "expected index:value with an index >= 1");
+        col = (size_t)(p - line) + 1;
+        len = 0;
+        while (p[len] && !isspace((unsigned char)p[len]) && len < 40)
+            len++;
+        unsigned long idx = isdigit((unsigned char)*p) ? strtoul(p, &stop, 10) : 0;
+        if (idx == 0 || *stop != ':')
+            return fail(r, col, "field %zu: '%.*s' is not index:value with an index from 1",
+                        field, len, p);
         if (idx > r->n_features)
-            return fail(r, field, "feature index %lu beyond %zu features", idx, r->n_features);
-        p = stop + 1;
-        double v = strtod(p, &stop);
-        if (stop == p || (*stop && !isspace((unsigned char)*stop)))
-            return fail(r, field, "value is not a number");
+            return fail(r, col, "field %zu: feature index %lu beyond %zu features", field, idx,
+                        r->n_features);
+        char *v_start = stop + 1;
+        double v = cnum_strtod(v_start, &stop);
+        if (stop == v_start || (*stop && !isspace((unsigned char)*stop)))
+            return fail(r, col, "field %zu: '%.*s' has no numeric value", field, len, p);
         if (!isfinite(v))
-            return fail(r, field, "value is %s", isnan(v) ? "NaN" : "infinite");
+            return fail(r, col, "field %zu: value is %s", field, isnan(v) ? "NaN" : "infinite");
         x[idx - 1] = v;
         p = stop;
     }
@@ -194,6 +299,9 @@ static int scan_libsvm(struct reader *r)
     size_t max_idx = 0;
     int rc;
     while ((rc = next_line(r)) > 0) {
+        char *end = strchr(r->line, '#');
+        if (end)
+            *end = '\0';
         for (char *p = r->line; (p = strchr(p, ':')) != NULL; p++) {
             char *q = p;
             while (q > r->line && isdigit((unsigned char)q[-1]))
@@ -244,34 +352,8 @@ long reader_rows(struct reader *r, double *X, double *y, size_t max_rows)
         if (rc == 0)
             break;
         double *x = X + n * r->n_features;
-        if (r->format == FORMAT_LIBSVM) {
-            if (parse_libsvm(r, x, y + n))
-                return -1;
-            n++;
-            continue;
-        }
-        size_t cols = count_cells(r->line, r->delimiter), want = r->n_features + !r->no_label;
-        if (cols != want)
-            return fail(r, 0, "expected %zu columns, found %zu", want, cols);
-        y[n] = 0.0;
-        const char *s = r->line;
-        for (size_t c = 0; c < cols; c++) {
-            const char *e = strchr(s, r->delimiter);
-            double v;
-            if (!e)
-                e = s + strlen(s);
-            if (parse_number(s, e, &v))
-                return fail(r, c + 1, "not a number");
-            if (!isfinite(v))
-                return fail(r, c + 1, "value is %s", isnan(v) ? "NaN" : "infinite");
-            if (r->no_label)
-                x[c] = v;
-            else if (c == r->label_col)
-                y[n] = v;
-            else
-                x[c < r->label_col ? c : c - 1] = v;
-            s = e + 1;
-        }
+        if ((r->format == FORMAT_LIBSVM ? parse_libsvm(r, x, y + n) : parse_csv(r, x, y + n)))
+            return -1;
         n++;
     }
     return (long)n;
