@@ -23,7 +23,7 @@ table() { # data loss classes metric modes...
         eval_out=$(./build/tools/rill eval "$tmp/model" "examples/data/$data")
         epochs=$(echo "$fit" | sed -n 's/.*epochs=\([^ ]*\).*/\1/p')
         seconds=$(echo "$fit" | sed -n 's/.*seconds=\([^ ]*\).*/\1/p')
-        obj=$(echo "$eval_out" | awk '$1 == "objective" { print $2 }')
+        obj=$(echo "$eval_out" | awk '$1 == "objective" { printf "%.10g", $2 }')
         val=$(echo "$eval_out" | awk -v k="$metric" '$1 == k { print $2 }')
         printf '%-8s %8s %16s %10.4f %10s\n' "$mode" "$epochs" "$obj" "$val" "$seconds"
     done

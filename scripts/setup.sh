@@ -11,7 +11,10 @@ if [ "${1:-}" = test ]; then
 fi
 missing=""
 for p in $packages; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+    # dpkg-query, not dpkg -s: with a package installed for two architectures (multiarch)
+    # dpkg -s fails on the bare name.
+    dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed ||
+        missing="$missing $p"
 done
 if [ -n "$missing" ]; then
     echo "installing:$missing"

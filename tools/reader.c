@@ -37,7 +37,7 @@ static long read_line(struct reader *r)
     size_t len = 0;
     int c;
     do {
-        c = getc(r->f);
+        c = getc_unlocked(r->f); /* single-threaded: no lock per character */
         if (c == EOF)
             break;
         if (r->line_cap - len < 2) {
