@@ -324,7 +324,7 @@ int reader_open(struct reader *r, const char *path, int format, char delimiter,
                 const char *label, size_t n_features)
 {
     memset(r, 0, sizeof *r);
-    r->path = path;
+    r->path = strcmp(path, "-") == 0 ? "<stdin>" : path;
     r->format = format;
     r->delimiter = delimiter ? delimiter : ',';
     r->f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");

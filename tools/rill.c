@@ -661,9 +661,14 @@ static int cmd_fit(const struct options *o)
         status = rill_fail(rc, NULL, "creating the model");
         goto out;
     }
-    const double epochs = o->epochs > 0 ? o->epochs
-                                        : (o->mode == MODE_BATCH ? 1000 : (from_stdin ? 1 : 10));
-    const size_t b = o->batch_rows ? o->batch_rows : (o->mode == MODE_SGD ? 1 : 32);
+    const double epochs =
+        o->epochs > 0 ? o->epochs
+                      : (o->mode == MODE_BATCH ? 1000 : (from_stdin || o->mode == MODE_EXACT ? 1 : 10));
+    double model_b = 0.0; /* a resumed model keeps its micro-batch size unless given */
+    if (o->resume)
+        rill_model_get(m, RILL_BATCH_ROWS, &model_b);
+    const size_t b = o->batch_rows ? o->batch_rows
+                                   : (model_b > 0 ? (size_t)model_b : (o->mode == MODE_SGD ? 1 : 32));
     if ((status = set_params(m, o, o->resume == NULL)) != 0)
         goto out;
     if ((rc = rill_model_set(m, RILL_MAX_EPOCHS, epochs)) != 0 ||
