@@ -144,7 +144,8 @@ RILL_API const char *rill_strerror(int status);
  * loss: a rill_loss value. n_features >= 1. n_classes: 0 for RILL_SQUARED, 2 for
  * RILL_LOGISTIC, K >= 2 for RILL_SOFTMAX.
  * Returns RILL_OK; RILL_EINVAL (out NULL, n_features 0, wrong n_classes); RILL_EUNSUPPORTED
- * (unknown loss); RILL_ERANGE (sizes overflow); RILL_ENOMEM.
+ * (unknown loss; or a build without the default allocator, -Ddefault_alloc=false: use
+ * rill_model_new_alloc or rill_model_init_static); RILL_ERANGE (sizes overflow); RILL_ENOMEM.
  */
 RILL_API int rill_model_new(rill_model **out, int loss, size_t n_features, size_t n_classes);
 /* As rill_model_new, with every allocation for this model and its streams made through
@@ -288,7 +289,8 @@ RILL_API int rill_model_set_weights(rill_model *m, const double *w, size_t len);
 RILL_API int rill_model_save(const rill_model *m, void *buf, size_t cap, size_t *size);
 /* Creates a model from a blob written by rill_model_save. RILL_EFORMAT for anything that is
  * not such a blob (bad magic, version, checksum, size; also size 0); RILL_EINVAL (out or buf
- * NULL; for _alloc, alloc or one of its functions NULL); RILL_ENOMEM. */
+ * NULL; for _alloc, alloc or one of its functions NULL); RILL_ENOMEM;
+ * RILL_EUNSUPPORTED from rill_model_load in a build without the default allocator. */
 RILL_API int rill_model_load(rill_model **out, const void *buf, size_t size);
 RILL_API int rill_model_load_alloc(rill_model **out, const void *buf, size_t size,
                                    const rill_alloc *alloc);

@@ -87,8 +87,10 @@ static void set_defaults(rill_model *m)
     m->seed = 0.0;
 }
 
-/* Checks the shape arguments; *n_outputs is the number of weight rows. */
-static int check_shape(int loss, size_t n_features, size_t n_classes, size_t *n_outputs)
+/* Checks the shape arguments and lays the model out: n_outputs weight rows, n_weights in
+ * all, total bytes for the one block. */
+static int shape(int loss, size_t n_features, size_t n_classes, size_t *n_outputs,
+                 size_t *n_weights, size_t *total)
 {
     if (loss != RILL_SQUARED && loss != RILL_LOGISTIC && loss != RILL_SOFTMAX)
         return RILL_EUNSUPPORTED;
@@ -96,15 +98,22 @@ static int check_shape(int loss, size_t n_features, size_t n_classes, size_t *n_
         (loss == RILL_LOGISTIC && n_classes != 2) || (loss == RILL_SOFTMAX && n_classes < 2))
         return RILL_EINVAL;
     *n_outputs = loss == RILL_SOFTMAX ? n_classes : 1;
-    return RILL_OK;
+    return layout(n_features, *n_outputs, n_weights, total);
 }
 
-/* Lays a fresh model out in mem (total bytes, zeroed here). */
-static rill_model *model_init(void *mem, size_t total, int loss, size_t n_features,
-                              size_t n_classes, size_t n_outputs, size_t n_weights,
-                              const rill_alloc *alloc)
+/* Makes a fresh model in buf (size bytes), or in a block from alloc when buf is NULL. */
+static int model_make(rill_model **out, void *buf, size_t size, int loss, size_t n_features,
+                      size_t n_classes, const rill_alloc *alloc)
 {
-    rill_model *m = mem;
+    size_t n_outputs, n_weights, total;
+    int rc = shape(loss, n_features, n_classes, &n_outputs, &n_weights, &total);
+    if (rc)
+        return rc;
+    if (buf && size < total)
+        return RILL_ERANGE;
+    rill_model *m = buf ? buf : rl_alloc(alloc, total);
+    if (!m)
+        return RILL_ENOMEM;
     memset(m, 0, total);
     m->alloc = *alloc;
     m->alloc_size = total;
@@ -116,7 +125,8 @@ static rill_model *model_init(void *mem, size_t total, int loss, size_t n_featur
     set_defaults(m);
     bind_arrays(m);
     rl_opt_reset(m);
-    return m;
+    *out = m;
+    return RILL_OK;
 }
 
 int rill_model_new_alloc(rill_model **out, int loss, size_t n_features, size_t n_classes,
@@ -124,17 +134,7 @@ int rill_model_new_alloc(rill_model **out, int loss, size_t n_features, size_t n
 {
     if (!out || !alloc || !alloc->alloc || !alloc->free)
         return RILL_EINVAL;
-    size_t n_outputs, n_weights, total;
-    int rc = check_shape(loss, n_features, n_classes, &n_outputs);
-    if (rc == RILL_OK)
-        rc = layout(n_features, n_outputs, &n_weights, &total);
-    if (rc)
-        return rc;
-    void *mem = rl_alloc(alloc, total);
-    if (!mem)
-        return RILL_ENOMEM;
-    *out = model_init(mem, total, loss, n_features, n_classes, n_outputs, n_weights, alloc);
-    return RILL_OK;
+    return model_make(out, NULL, 0, loss, n_features, n_classes, alloc);
 }
 
 /* ---- the no-heap path: a model in the caller's buffer */
@@ -163,34 +163,17 @@ int rl_is_static(const rill_model *m)
 
 int rill_model_workspace_size(int loss, size_t n_features, size_t n_classes, size_t *size)
 {
-    if (!size)
-        return RILL_EINVAL;
-    size_t n_outputs, n_weights, total;
-    int rc = check_shape(loss, n_features, n_classes, &n_outputs);
-    if (rc == RILL_OK)
-        rc = layout(n_features, n_outputs, &n_weights, &total);
-    if (rc)
-        return rc;
-    *size = total;
-    return RILL_OK;
+    size_t n_outputs, n_weights;
+    return size ? shape(loss, n_features, n_classes, &n_outputs, &n_weights, size) : RILL_EINVAL;
 }
 
 int rill_model_init_static(rill_model **out, void *buf, size_t size, int loss, size_t n_features,
                            size_t n_classes)
 {
+    static const rill_alloc none = {static_alloc, static_free, NULL};
     if (!out || !buf || ((uintptr_t)buf & (RILL_WORKSPACE_ALIGN - 1)) != 0)
         return RILL_EINVAL;
-    size_t n_outputs, n_weights, total;
-    int rc = check_shape(loss, n_features, n_classes, &n_outputs);
-    if (rc == RILL_OK)
-        rc = layout(n_features, n_outputs, &n_weights, &total);
-    if (rc)
-        return rc;
-    if (size < total)
-        return RILL_ERANGE;
-    static const rill_alloc none = {static_alloc, static_free, NULL};
-    *out = model_init(buf, total, loss, n_features, n_classes, n_outputs, n_weights, &none);
-    return RILL_OK;
+    return model_make(out, buf, size, loss, n_features, n_classes, &none);
 }
 
 int rill_model_clone(rill_model **out, const rill_model *m)
