@@ -220,8 +220,8 @@ RILL_API int rill_fit(rill_model *m, const double *X, const double *y, size_t n_
  * step (the index of the step's first row); RILL_STAT_ROWS then grows by n_rows, so calling
  * with one row at a time is exactly an epoch loop. With RILL_LEARNING_RATE = 0 (automatic)
  * eta0 is 1 and every step's rate is capped so that the step cannot overshoot on these rows:
- * eta * c * mean(||x_i||^2 + 1) <= 1 (c = 1 squared, 1/4 logistic, 1/2 softmax; per-weight
- * rates weigh each feature). Measures the rows' loss before the step (progressive loss).
+ * eta * (c * mean(||x_i||^2 + 1) + l2) <= 1 (c = 1 squared, 1/4 logistic, 1/2 softmax;
+ * per-weight rates weigh each feature). Measures the rows' loss before the step (progressive loss).
  * With RILL_AVERAGE on, keeps the average of the iterates; predict then uses it.
  * Returns RILL_OK; RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE (n_rows x n_features doubles
  * overflow size_t); RILL_EDATA; RILL_EDIVERGED (non-finite weights: nothing changed);
@@ -231,7 +231,8 @@ RILL_API int rill_step(rill_model *m, const double *X, const double *y, size_t n
 
 /* Predictions for n_rows rows: yhat (RILL_SQUARED), P(y = 1) (RILL_LOGISTIC), or n_classes
  * probabilities per row (RILL_SOFTMAX; out holds n_rows * n_classes). Uses the weights
- * rill_model_weights returns. NaN/Inf in X gives RILL_EDATA (out unspecified). RILL_EINVAL
+ * rill_model_weights returns. NaN/Inf in X, or a score that overflows (features times weights
+ * beyond the double range), gives RILL_EDATA (out unspecified). RILL_EINVAL
  * (NULL, n_rows 0); RILL_ERANGE (X or out would hold more than SIZE_MAX bytes). */
 RILL_API int rill_predict(const rill_model *m, const double *X, size_t n_rows, double *out);
 /* Labels: yhat (RILL_SQUARED), 0/1 (RILL_LOGISTIC, P >= 0.5 is 1), argmax class
@@ -325,7 +326,8 @@ RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, 
  * EXACT: solves the ridge problem on the rows pushed since the last flush (intercept
  * unpenalized), sets the weights. Afterwards the stream holds nothing; it can be reused.
  * Flushing an empty stream is RILL_OK and does nothing.
- * Returns RILL_OK; RILL_EINVAL; RILL_EDATA (EXACT: singular without RILL_L2 > 0);
+ * Returns RILL_OK; RILL_EINVAL; RILL_EDATA (EXACT: singular without RILL_L2 > 0, or
+ * moments that overflow; the weights are kept);
  * RILL_EDIVERGED; RILL_ESTATE.
  */
 RILL_API int rill_stream_flush(rill_stream *s);

@@ -221,22 +221,28 @@ static int fixed_step(rill_model *m, double f, const double *g)
 {
     struct rl_opt *o = &m->opt;
     const size_t n = m->n_weights;
-    double *pg = m->scratch2, *next = o->g_x;
+    /* grad_sums is free here: the sums were consumed into g. Nothing the model keeps is
+     * written before the step is known to be finite. */
+    double *pg = m->scratch2, *next = m->grad_sums;
     const double eta = m->learning_rate;
     pseudo_gradient(m, m->w, g, pg);
+    const double r = norm_inf(pg, n), g0 = o->g0_norm < 0.0 ? r : o->g0_norm;
+    if (!(r <= m->tol * fmax(1.0, g0))) {
+        for (size_t j = 0; j < n; j++) {
+            double v = m->w[j] - eta * g[j];
+            if (m->l1 > 0.0 && !rl_is_intercept(m, j)) {
+                double t = eta * m->l1;
+                v = v > t ? v - t : (v < -t ? v + t : 0.0);
+            }
+            next[j] = v;
+        }
+        if (!rl_all_finite(next, n))
+            return rl_fail(m, RILL_EDIVERGED,
+                           "rill_apply_gradient: the step overflowed; weights kept");
+    }
     m->stat_loss = f;
     if (check_converged(m, pg))
         return RILL_OK;
-    for (size_t j = 0; j < n; j++) {
-        double v = m->w[j] - eta * g[j];
-        if (m->l1 > 0.0 && !rl_is_intercept(m, j)) {
-            double t = eta * m->l1;
-            v = v > t ? v - t : (v < -t ? v + t : 0.0);
-        }
-        next[j] = v;
-    }
-    if (!rl_all_finite(next, n))
-        return rl_fail(m, RILL_EDIVERGED, "rill_apply_gradient: the step overflowed; weights kept");
     memcpy(o->dir, m->w, n * sizeof(double));
     o->has_prev = 1;
     memcpy(m->w, next, n * sizeof(double));
@@ -259,7 +265,7 @@ static int diverged(rill_model *m)
                    "rill_apply_gradient: objective not finite at the current weights");
 }
 
-int rl_apply(rill_model *m, const double *grad_sum, double loss_sum, double weight_sum)
+static int apply_sums(rill_model *m, const double *grad_sum, double loss_sum, double weight_sum)
 {
     struct rl_opt *o = &m->opt;
     const size_t n = m->n_weights;
@@ -325,6 +331,19 @@ int rl_apply(rill_model *m, const double *grad_sum, double loss_sum, double weig
     return RILL_OK;
 }
 
+/* A refused apply leaves the model as it was, except the documented fixed-step roll-back. */
+int rl_apply(rill_model *m, const double *grad_sum, double loss_sum, double weight_sum)
+{
+    const double epochs = m->stat_epochs;
+    const int applied = m->opt.applied, had_prev = m->opt.has_prev;
+    int rc = apply_sums(m, grad_sum, loss_sum, weight_sum);
+    if (rc != RILL_OK && !(had_prev && !m->opt.has_prev)) {
+        m->stat_epochs = epochs;
+        m->opt.applied = applied;
+    }
+    return rc;
+}
+
 int rill_gradient(const rill_model *m, const double *X, const double *y, size_t n_rows,
                   double *grad_sum, double *loss_sum)
 {
@@ -362,8 +381,10 @@ int rill_apply_gradient(rill_model *m, const double *grad_sum, double loss_sum, 
                        "rill_apply_gradient: the model changed since these sums were computed; "
                        "evaluate again");
     }
-    m->stat_stopped = 0;
-    return rl_apply(m, grad_sum, loss_sum, weight_sum);
+    rc = rl_apply(m, grad_sum, loss_sum, weight_sum);
+    if (rc == RILL_OK)
+        m->stat_stopped = 0;
+    return rc;
 }
 
 /* Batch-fit: the loop every driver runs, over in-memory rows. */

@@ -22,6 +22,8 @@ int rill_predict(const rill_model *m, const double *X, size_t n_rows, double *ou
         return rc;
     const size_t k = m->n_outputs;
     rl_scores(m, rl_predict_weights(m), X, n_rows, out);
+    if (!rl_all_finite(out, n_rows * k))
+        return RILL_EDATA; /* a score overflows: finite weights and features, product too big */
     if (m->loss == RILL_LOGISTIC) {
         for (size_t i = 0; i < n_rows; i++)
             out[i] = rl_sigmoid(out[i]);
@@ -50,6 +52,8 @@ int rill_classify(const rill_model *m, const double *X, size_t n_rows, double *l
     const double *w = rl_predict_weights(m);
     if (m->loss != RILL_SOFTMAX) {
         rl_scores(m, w, X, n_rows, labels);
+        if (!rl_all_finite(labels, n_rows))
+            return RILL_EDATA;
         if (m->loss == RILL_LOGISTIC)
             for (size_t i = 0; i < n_rows; i++)
                 labels[i] = labels[i] >= 0.0 ? 1.0 : 0.0;
@@ -61,6 +65,8 @@ int rill_classify(const rill_model *m, const double *X, size_t n_rows, double *l
         double best_z = 0.0;
         for (size_t c = 0; c < k; c++) {
             double z = rl_score(m, w, X + i * d, c);
+            if (!isfinite(z))
+                return RILL_EDATA;
             if (c == 0 || z > best_z) {
                 best = c;
                 best_z = z;

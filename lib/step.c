@@ -38,7 +38,7 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
                        const double *g)
 {
     const size_t d = m->n_features, stride = d + 1;
-    double worst = 0.0;
+    double worst = 0.0, pen = 0.0;
     for (size_t c = 0; c < m->n_outputs; c++) {
         const size_t base = c * stride;
         double q = 0.0;
@@ -49,10 +49,12 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
         }
         q = q / (double)n + weight_rate(m, rate, base + d, g[base + d]);
         worst = q > worst ? q : worst;
+        for (size_t j = 0; m->l2 > 0.0 && j < d; j++) /* the penalty's curvature, l2 */
+            pen = fmax(pen, weight_rate(m, rate, base + j, g[base + j]));
         if (m->schedule != RILL_SCHEDULE_ADAGRAD)
             break; /* the same for every output */
     }
-    double load = rl_curvature(m) * worst;
+    double load = rl_curvature(m) * worst + m->l2 * pen;
     return load > 1.0 ? 1.0 / load : 1.0;
 }
 
@@ -79,8 +81,16 @@ int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows)
     if (automatic)
         rate *= rate_cap(m, X, n_rows, rate, g);
     for (size_t j = 0; j < nw; j++) {
-        double eta = weight_rate(m, rate, j, g[j]);
-        double v = m->w[j] - eta * g[j];
+        /* AdaGrad: the rate eta0 / (sqrt(G) + eps) may overflow for a huge eta0; the step
+         * eta0 (g / (sqrt(G) + eps)) does not, and is 0 where g is. */
+        double eta = rate, v;
+        if (m->schedule == RILL_SCHEDULE_ADAGRAD) {
+            const double denom = sqrt(m->adagrad[j] + g[j] * g[j]) + RL_ADAGRAD_EPS;
+            eta = rate / denom;
+            v = m->w[j] - rate * (g[j] / denom);
+        } else {
+            v = m->w[j] - rate * g[j];
+        }
         if (m->l1 > 0.0 && !rl_is_intercept(m, j)) {
             double t = eta * m->l1;
             v = v > t ? v - t : (v < -t ? v + t : 0.0);

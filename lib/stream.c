@@ -5,6 +5,7 @@
  * across chunkings.
  */
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 #include "exact.h"
@@ -331,6 +332,11 @@ int rill_stream_flush(rill_stream *s)
             set_holds(s, 1);
             return rl_fail(m, rc, "rill_stream_flush: the least-squares problem is singular "
                                   "(collinear or constant features); set RILL_L2 > 0");
+        }
+        if (!rl_all_finite(sol, d + 1) || !isfinite(obj)) {
+            set_holds(s, 1);
+            return rl_fail(m, RILL_EDATA, "rill_stream_flush: the rows' moments overflow "
+                                          "(features or targets too large); weights kept");
         }
         memcpy(m->w, sol, (d + 1) * sizeof(double));
         m->avg_count = 0.0;
