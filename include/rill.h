@@ -143,17 +143,23 @@ RILL_API const char *rill_strerror(int status);
  * Creates a model with all weights 0 and default parameters.
  * loss: a rill_loss value. n_features >= 1. n_classes: 0 for RILL_SQUARED, 2 for
  * RILL_LOGISTIC, K >= 2 for RILL_SOFTMAX.
+ * On success *out is a new handle the caller owns and frees with rill_model_free; on failure
+ * *out is untouched.
  * Returns RILL_OK; RILL_EINVAL (out NULL, n_features 0, wrong n_classes); RILL_EUNSUPPORTED
  * (unknown loss; or a build without the default allocator, -Ddefault_alloc=false: use
  * rill_model_new_alloc or rill_model_init_static); RILL_ERANGE (sizes overflow); RILL_ENOMEM.
  */
 RILL_API int rill_model_new(rill_model **out, int loss, size_t n_features, size_t n_classes);
 /* As rill_model_new, with every allocation for this model and its streams made through
- * *alloc (copied; alloc->alloc and alloc->free must be non-NULL, else RILL_EINVAL). */
+ * *alloc (the struct is copied; alloc->ctx must stay valid until the model and its streams
+ * are freed). Returns as rill_model_new, and RILL_EINVAL for alloc, alloc->alloc or
+ * alloc->free NULL. */
 RILL_API int rill_model_new_alloc(rill_model **out, int loss, size_t n_features,
                                   size_t n_classes, const rill_alloc *alloc);
 /* A deep copy of m (weights, parameters, statistics, optimizer memory, progress callback),
- * using m's allocator. RILL_EINVAL, RILL_ENOMEM. */
+ * using m's allocator, into *out (the caller frees it; untouched on failure). Returns
+ * RILL_OK; RILL_EINVAL (out or m NULL); RILL_EUNSUPPORTED (m lives in a caller's buffer, see
+ * rill_model_init_static); RILL_ENOMEM. */
 RILL_API int rill_model_clone(rill_model **out, const rill_model *m);
 /* Frees m. Free its streams first. NULL is a no-op. */
 RILL_API void rill_model_free(rill_model *m);
@@ -173,10 +179,12 @@ RILL_API const char *rill_model_error(const rill_model *m);
  * step rule (RILL_LEARNING_RATE, RILL_SCHEDULE) resets the batch optimizer's memory.
  */
 RILL_API int rill_model_set(rill_model *m, int param, double value);
-/* Reads any parameter or statistic into *value. RILL_EINVAL (NULL), RILL_EUNSUPPORTED. */
+/* Reads any parameter or statistic into *value. Returns RILL_OK; RILL_EINVAL (m or value
+ * NULL); RILL_EUNSUPPORTED (unknown param number). */
 RILL_API int rill_model_get(const rill_model *m, int param, double *value);
 /* The valid range [*lo, *hi] of a parameter (read-only ones report their possible range).
- * lo or hi may be NULL. RILL_EUNSUPPORTED for an unknown number. */
+ * lo or hi may be NULL. Needs no model. Returns RILL_OK; RILL_EUNSUPPORTED (unknown
+ * number). */
 RILL_API int rill_param_bounds(int param, double *lo, double *hi);
 
 /* ---------------------------------------------------------------- training */
@@ -276,19 +284,25 @@ RILL_API int rill_apply_gradient(rill_model *m, const double *grad_sum, double l
 /* n_outputs * (n_features + 1); n_outputs = n_classes for RILL_SOFTMAX, else 1. 0 for NULL. */
 RILL_API size_t rill_model_n_weights(const rill_model *m);
 /* Copies the weights predict uses (averaged ones with RILL_AVERAGE) into out[0..len):
- * one row per output, w_0 .. w_{d-1}, intercept. RILL_EINVAL; RILL_ERANGE (len too small). */
+ * one row per output, w_0 .. w_{d-1}, intercept; rill_model_n_weights(m) doubles are written.
+ * Returns RILL_OK; RILL_EINVAL (m or out NULL); RILL_ERANGE (len < rill_model_n_weights). */
 RILL_API int rill_model_weights(const rill_model *m, double *out, size_t len);
-/* Sets the weights (same layout; len must equal rill_model_n_weights). Resets the optimizer's
- * memory and the average. RILL_EINVAL (len differs, NULL); RILL_EDATA (NaN/Inf); RILL_ESTATE. */
+/* Sets the weights (same layout; len must equal rill_model_n_weights; w is copied). Resets the
+ * optimizer's memory and the average. Returns RILL_OK; RILL_EINVAL (len differs, NULL);
+ * RILL_EDATA (NaN/Inf); RILL_ESTATE (a stream holds rows or sums for m). */
 RILL_API int rill_model_set_weights(rill_model *m, const double *w, size_t len);
 
 /* ---------------------------------------------------------------- model files */
 
-/* Serializes m (configuration, weights, statistics, optimizer state) into buf. With buf NULL
- * and cap 0, writes the size needed to *size and returns RILL_OK. RILL_ERANGE if cap is too
- * small (then *size is the size needed). RILL_EINVAL. */
+/* Serializes m (configuration, weights, statistics, optimizer state) into the caller's
+ * buf[0..cap) and writes the bytes used to *size. The blob is the same on every host
+ * (docs/format.md). With buf NULL and cap 0, writes the size needed to *size and returns
+ * RILL_OK. Returns RILL_OK; RILL_ERANGE (cap too small: *size is the size needed);
+ * RILL_EINVAL (m or size NULL, buf NULL with cap > 0). */
 RILL_API int rill_model_save(const rill_model *m, void *buf, size_t cap, size_t *size);
-/* Creates a model from a blob written by rill_model_save. RILL_EFORMAT for anything that is
+/* Creates a model from a blob written by rill_model_save (buf is only read during the call;
+ * *out is the caller's to free, untouched on failure; rill_model_load_alloc allocates through
+ * *alloc as rill_model_new_alloc). RILL_EFORMAT for anything that is
  * not such a blob (bad magic, version, checksum, size; also size 0); RILL_EINVAL (out or buf
  * NULL; for _alloc, alloc or one of its functions NULL); RILL_ENOMEM;
  * RILL_EUNSUPPORTED from rill_model_load in a build without the default allocator. */
@@ -331,7 +345,7 @@ RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, 
  * RILL_EDIVERGED; RILL_ESTATE.
  */
 RILL_API int rill_stream_flush(rill_stream *s);
-/* Frees the stream, dropping anything unflushed. NULL is a no-op. */
+/* Frees the stream, dropping anything unflushed (its model stays usable). NULL is a no-op. */
 RILL_API void rill_stream_free(rill_stream *s);
 
 /* ---------------------------------------------------------------- no-heap path */
@@ -381,7 +395,9 @@ RILL_API int rill_stream_init_static(rill_stream **out, void *buf, size_t size, 
  * It may call only const functions on the model (read statistics with rill_model_get). A
  * nonzero return stops training: the call returns RILL_OK and RILL_STAT_STOPPED reads 1.
  * The callback must not unwind (no longjmp, C++ exception or Rust panic across it).
- * fn NULL removes the callback. RILL_EINVAL for m NULL.
+ * user is passed to fn unchanged (rill never dereferences or frees it). rill_model_clone copies
+ * the callback; a saved model does not keep it. fn NULL removes the callback.
+ * Returns RILL_OK; RILL_EINVAL (m NULL).
  */
 RILL_API int rill_model_set_progress(rill_model *m, int (*fn)(void *user, const rill_model *m),
                                      void *user);
