@@ -1,0 +1,65 @@
+#!/bin/sh
+# Runs examples/mpi_fit on n ranks over the bundled data and requires, for every problem, that
+# the distributed fit reaches single-process rill_fit's optimum (objective to 1e-9 relative,
+# weights to 1e-6 of the largest; with one rank, the same bits), that every rank holds the
+# same weights bit for bit, and (exact least squares) that it equals rill's EXACT stream.
+# Also: a rank that cannot read its shard makes every rank exit non-zero (no hang).
+#   mpi_fit.sh MPI_FIT DATA_DIR N_RANKS
+set -u
+exe=$1 data=$2 n=$3
+
+# Open MPI refuses root and more ranks than cores unless told; the machine may be busy, so do
+# not bind ranks to cores. The shared-memory transport's single-copy mode needs ptrace rights
+# that containers often lack.
+if mpirun --version 2>&1 | grep -q "Open MPI"; then
+    export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+    run() { mpirun --allow-run-as-root --oversubscribe --bind-to none -n "$@"; }
+else
+    run() { mpirun -n "$@"; }
+fi
+
+fail=0
+check() { # description, then mpi_fit's arguments
+    what=$1
+    shift
+    if out=$(run "$n" "$exe" --check "$@" 2>&1) && echo "$out" | grep -qx "check ok"; then
+        echo "ok: $what on $n ranks: $(echo "$out" | grep -E '^(epochs|objective) ' | tr '\n' ' ')"
+    else
+        echo "FAILED: $what on $n ranks"
+        echo "$out"
+        fail=1
+    fi
+}
+
+check "least squares, diabetes" --l2 1e-3 "$data/diabetes.csv"
+check "least squares exact, diabetes" --exact --l2 1e-3 "$data/diabetes.csv"
+check "logistic, diabetes y > 140" --loss logistic --threshold 140 --l2 1e-3 "$data/diabetes.csv"
+check "softmax, iris" --loss softmax --classes 3 --l2 1e-3 "$data/iris.csv"
+check "softmax, iris, tree reduction" --reduce tree --loss softmax --classes 3 --l2 1e-3 \
+    "$data/iris.csv"
+check "least squares exact, tree reduction" --reduce tree --exact --l2 1e-3 "$data/diabetes.csv"
+
+# One file per rank ("{rank}" in the path): the diabetes rows split into n files.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+rows=$(($(wc -l <"$data/diabetes.csv") - 1))
+r=0
+while [ "$r" -lt "$n" ]; do
+    { head -n 1 "$data/diabetes.csv"
+      tail -n +2 "$data/diabetes.csv" | sed -n "$((r * rows / n + 1)),$(((r + 1) * rows / n))p"
+    } >"$tmp/part-$r.csv"
+    r=$((r + 1))
+done
+check "logistic, one file per rank" --loss logistic --threshold 140 "$tmp/part-{rank}.csv"
+
+# The last rank's file is missing: every rank must give up, with a non-zero status.
+if [ "$n" -gt 1 ]; then
+    rm "$tmp/part-$((n - 1)).csv"
+    if run "$n" "$exe" "$tmp/part-{rank}.csv" >/dev/null 2>&1; then
+        echo "FAILED: a missing shard was not reported"
+        fail=1
+    else
+        echo "ok: a missing shard stops every rank"
+    fi
+fi
+exit $fail
