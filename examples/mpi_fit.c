@@ -48,7 +48,7 @@
 
 struct options {
     const char *path;
-    int loss, exact, tree, check, print_weights;
+    int loss, exact, driver, tree, check, print_weights;
     size_t classes;
     double l2, tol, max_epochs, threshold;
     int has_threshold;
@@ -58,7 +58,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: mpi_fit [--loss squared|logistic|softmax] [--classes K] "
                     "[--threshold T] [--l2 V] [--tol V] [--max-epochs N] [--exact] "
-                    "[--reduce gather|tree] [--weights] [--check] data.csv\n");
+                    "[--driver] [--reduce gather|tree] [--weights] [--check] data.csv\n");
     return 2;
 }
 
@@ -73,6 +73,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--exact"))
             o->exact = 1;
+        else if (!strcmp(a, "--driver"))
+            o->driver = 1;
         else if (!strcmp(a, "--check"))
             o->check = 1;
         else if (!strcmp(a, "--weights"))
@@ -80,7 +82,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         else if (a[0] == '-' && a[1] == '-' && !v)
             return -1;
         else if (!strcmp(a, "--loss") && ++i)
-            o->loss = !strcmp(v, "squared") ? RILL_SQUARED
+            o->loss = !strcmp(v, "squared")    ? RILL_SQUARED
                       : !strcmp(v, "logistic") ? RILL_LOGISTIC
                       : !strcmp(v, "softmax")  ? RILL_SOFTMAX
                                                : -1;
@@ -105,7 +107,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         o->classes = 2;
     else if (o->loss == RILL_SQUARED)
         o->classes = 0;
-    if (!o->path || o->loss < 0 || o->tree < 0 || (o->exact && o->loss != RILL_SQUARED))
+    if (!o->path || o->loss < 0 || o->tree < 0 || (o->exact && o->loss != RILL_SQUARED) ||
+        (o->exact && o->driver))
         return -1;
     return 0;
 }
@@ -173,11 +176,9 @@ static int load_shard(const struct options *o, int rank, int size, int all, stru
 
 /* How two ranks' buffers combine: out <- left op right, where left holds the lower ranks.
  * out may be left or right (both functions work element by element). */
-typedef void combine_fn(double *out, const double *left, const double *right, size_t len,
-                        size_t d);
+typedef void combine_fn(double *out, const double *left, const double *right, size_t len, size_t d);
 
-static void combine_sum(double *out, const double *left, const double *right, size_t len,
-                        size_t d)
+static void combine_sum(double *out, const double *left, const double *right, size_t len, size_t d)
 {
     (void)d;
     for (size_t j = 0; j < len; j++)
@@ -204,8 +205,7 @@ static void combine_moments(double *out, const double *left, const double *right
         return;
     }
     const double coef = na * nb / n;
-    const double *mean_a = left + 1, *mean_b = right + 1, *C_a = left + 1 + k,
-                 *C_b = right + 1 + k;
+    const double *mean_a = left + 1, *mean_b = right + 1, *C_a = left + 1 + k, *C_b = right + 1 + k;
     double *mean = out + 1, *C = out + 1 + k;
     for (size_t a = 0, p = 0; a < k; a++) {
         const double da = mean_b[a] - mean_a[a];
@@ -236,14 +236,14 @@ static void tree_op(void *in, void *inout, int *count, MPI_Datatype *type)
 }
 
 /*
- * Combines every rank's buf[0..len) in rank order on rank 0 and broadcasts the result: every
- * rank ends with the same bits. gather: rank 0 receives all buffers (work holds size * len)
- * and combines them left to right, always in the same association. tree: MPI_Reduce with a
- * non-commutative operation (operands in rank order; how MPI groups them may depend on the
- * message size and the number of ranks).
+ * Combines every rank's buf[0..len) in rank order on rank 0 (reduce_to_root) and broadcasts
+ * the result (reduce_fixed): every rank ends with the same bits. gather: rank 0 receives all
+ * buffers (work holds size * len) and combines them left to right, always in the same association.
+ * tree: MPI_Reduce with a non-commutative operation (operands in rank order; how MPI groups them
+ * may depend on the message size and the number of ranks).
  */
-static void reduce_fixed(double *buf, size_t len, size_t d, combine_fn *combine, int tree,
-                         double *work, int rank, int size)
+static void reduce_to_root(double *buf, size_t len, size_t d, combine_fn *combine, int tree,
+                           double *work, int rank, int size)
 {
     if (tree) {
         MPI_Datatype type;
@@ -264,6 +264,12 @@ static void reduce_fixed(double *buf, size_t len, size_t d, combine_fn *combine,
             for (int r = 1; r < size; r++)
                 combine(buf, buf, work + (size_t)r * len, len, d);
     }
+}
+
+static void reduce_fixed(double *buf, size_t len, size_t d, combine_fn *combine, int tree,
+                         double *work, int rank, int size)
+{
+    reduce_to_root(buf, len, d, combine, tree, work, rank, size);
     MPI_Bcast(buf, (int)len, MPI_DOUBLE, 0, MPI_COMM_WORLD);
 }
 
@@ -325,6 +331,105 @@ static int fit_distributed(rill_model *m, const struct dataset *ds, const struct
         rill_model_get(m, RILL_STAT_CONVERGED, &converged);
     }
     return 0;
+}
+
+/* ---------------------------------------------------------------- driver mode */
+
+static unsigned long long get_le(const unsigned char *p, int bytes)
+{
+    unsigned long long v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/*
+ * The optimizer's evaluation point, read from the model file (docs/format.md, version 1): the
+ * accepted weights w at byte A = 280 + 8 M, or, during a line search (phase = 1 at byte 200),
+ * the trial point eval at A + 24 n_w. This is what a driver broadcasts to workers that hold no
+ * optimizer state. 0 or -1.
+ */
+static int evaluation_point(const rill_model *m, double *point, size_t nw)
+{
+    size_t size = 0;
+    if (rill_model_save(m, NULL, 0, &size))
+        return -1;
+    unsigned char *blob = malloc(size);
+    if (!blob || rill_model_save(m, blob, size, &size) || get_le(blob + 8, 4) != 1) {
+        free(blob);
+        return -1;
+    }
+    const size_t M = (size_t)get_le(blob + 24, 4), A = 280 + 8 * M;
+    const size_t at = A + (get_le(blob + 200, 4) == 1 ? 24 * nw : 0);
+    for (size_t j = 0; j < nw; j++) {
+        unsigned long long bits = get_le(blob + at + 8 * j, 8);
+        memcpy(&point[j], &bits, sizeof(double));
+    }
+    free(blob);
+    return 0;
+}
+
+/*
+ * --driver: the protocol of a Spark or Dask job, with MPI as the transport. Only rank 0 (the
+ * driver) holds the optimizer; every rank evaluates with a stateless probe model set to the
+ * broadcast evaluation point. Per epoch: broadcast the point (n_w doubles and a go-on flag),
+ * sums reduced to rank 0 (n_w + 2 doubles per rank), rank 0 applies. Same iterates as the
+ * replicated loop, bit for bit: the probe evaluates at the same point with the same rows.
+ */
+static int fit_driver(rill_model *m, const struct dataset *ds, const struct options *o, double *buf,
+                      double *work, int rank, int size)
+{
+    const size_t nw = rill_model_n_weights(m);
+    double *point = malloc((nw + 1) * sizeof(double)), max_epochs = 0.0, converged = 0.0;
+    rill_model *probe = NULL;
+    int ok = point && rill_model_clone(&probe, m) == RILL_OK, all_ok = 0, rc = 0;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+    if (!all_ok)
+        rc = -1;
+    rill_model_get(m, RILL_MAX_EPOCHS, &max_epochs);
+    for (double epoch = 0.0; rc == 0; epoch += 1.0) {
+        if (rank == 0) { /* go on? then where to evaluate */
+            point[nw] = epoch < max_epochs && converged == 0.0 ? 1.0 : 0.0;
+            if (point[nw] != 0.0 && evaluation_point(m, point, nw))
+                point[nw] = -1.0;
+        }
+        MPI_Bcast(point, (int)(nw + 1), MPI_DOUBLE, 0, MPI_COMM_WORLD);
+        if (point[nw] <= 0.0) {
+            rc = point[nw] < 0.0 ? -1 : 0;
+            break;
+        }
+        if (rill_model_set_weights(probe, point, nw) == RILL_OK) {
+            shard_sums(probe, ds, buf, nw);
+        } else {
+            memset(buf, 0, (nw + 2) * sizeof(double));
+            buf[nw + 1] = NAN;
+        }
+        reduce_to_root(buf, nw + 2, 0, combine_sum, o->tree, work, rank, size);
+        if (rank == 0) {
+            if (!isfinite(buf[nw + 1]) || buf[nw + 1] <= 0.0 ||
+                rill_apply_gradient(m, buf, buf[nw], buf[nw + 1]) != RILL_OK) {
+                fprintf(stderr, "mpi_fit: epoch failed (%s)\n", rill_model_error(m));
+                converged = -1.0; /* tells the others at the next broadcast */
+                max_epochs = 0.0;
+            } else {
+                rill_model_get(m, RILL_STAT_CONVERGED, &converged);
+            }
+        }
+    }
+    if (rank == 0 && converged < 0.0)
+        rc = -1;
+    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    /* The workers' models take the driver's final weights (as a job would broadcast them). */
+    if (rc == 0) {
+        if (rank == 0)
+            rill_model_weights(m, point, nw);
+        MPI_Bcast(point, (int)nw, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+        if (rank != 0 && rill_model_set_weights(m, point, nw) != RILL_OK)
+            rc = -1;
+    }
+    rill_model_free(probe);
+    free(point);
+    return rc;
 }
 
 /* In-place Cholesky (upper triangle of the row-major k x k A, A = U'U) and solve of
@@ -395,8 +500,8 @@ static void shard_moments(const struct dataset *ds, double *buf)
  * same on every rank. Every rank could solve (they hold the same moments); one solve and a
  * broadcast keeps the weights identical even on a cluster of different machines.
  */
-static int fit_exact(rill_model *m, const struct dataset *ds, const struct options *o,
-                     double *buf, double *A, double *work, int rank, int size)
+static int fit_exact(rill_model *m, const struct dataset *ds, const struct options *o, double *buf,
+                     double *A, double *work, int rank, int size)
 {
     const size_t d = ds->d, k = d + 1;
     shard_moments(ds, buf);
@@ -435,8 +540,7 @@ static int fit_exact(rill_model *m, const struct dataset *ds, const struct optio
 /* Loss sum and row count of the shard at exactly the model's weights (a probe model set to
  * them, so that the evaluation point is the weights), and the l2 penalty. sums[1] is NaN on
  * failure. */
-static double shard_loss(const rill_model *m, const struct dataset *ds, double l2,
-                         double sums[2])
+static double shard_loss(const rill_model *m, const struct dataset *ds, double l2, double sums[2])
 {
     const size_t nw = rill_model_n_weights(m), d = ds->d;
     double *w = malloc(nw * sizeof(double)), pen = 0.0;
@@ -560,7 +664,8 @@ int main(int argc, char **argv)
     rill_model *m = NULL;
     if (!all_loaded || d_min != d_max || d_min < 1) {
         if (rank == 0)
-            fprintf(stderr, "mpi_fit: a rank could not load its shard (or feature counts differ)\n");
+            fprintf(stderr,
+                    "mpi_fit: a rank could not load its shard (or feature counts differ)\n");
         rc = 1;
         goto done;
     }
@@ -585,8 +690,9 @@ int main(int argc, char **argv)
     if (all_have) {
         MPI_Barrier(MPI_COMM_WORLD);
         const double t0 = MPI_Wtime();
-        fitted = o.exact ? fit_exact(m, &ds, &o, buf, A, work, rank, size)
-                         : fit_distributed(m, &ds, &o, buf, work, rank, size);
+        fitted = o.exact    ? fit_exact(m, &ds, &o, buf, A, work, rank, size)
+                 : o.driver ? fit_driver(m, &ds, &o, buf, work, rank, size)
+                            : fit_distributed(m, &ds, &o, buf, work, rank, size);
         seconds = MPI_Wtime() - t0;
         if (fitted == 0)
             objective = objective_distributed(m, &ds, &o, work, rank, size);
@@ -625,7 +731,10 @@ int main(int argc, char **argv)
         rill_model_get(m, RILL_STAT_EPOCHS, &epochs);
         rill_model_get(m, RILL_STAT_CONVERGED, &converged);
         printf("ranks %d\nrows %lu\nshard_rows %lu..%lu\nfeatures %zu\nmode %s\n", size, total, lo,
-               hi, d, o.exact ? "exact" : "batch");
+               hi, d,
+               o.exact    ? "exact"
+               : o.driver ? "driver"
+                          : "batch");
         printf("epochs %.17g\nconverged %.17g\nseconds %.6f\n", o.exact ? 1.0 : epochs,
                o.exact ? 1.0 : converged, seconds);
         /* per rank and per reduction: what each rank sends up (and receives back) */

@@ -2,7 +2,8 @@
 # Runs examples/mpi_fit on n ranks over the bundled data and requires, for every problem, that
 # the distributed fit reaches single-process rill_fit's optimum (objective to 1e-9 relative,
 # weights to 1e-6 of the largest; with one rank, the same bits), that every rank holds the
-# same weights bit for bit, and (exact least squares) that it equals rill's EXACT stream.
+# same weights bit for bit, (exact least squares) that it equals rill's EXACT stream, and
+# that driver mode makes the same iterates as the replicated loop.
 # Also: a rank that cannot read its shard makes every rank exit non-zero (no hang).
 #   mpi_fit.sh MPI_FIT DATA_DIR N_RANKS
 set -u
@@ -12,7 +13,8 @@ exe=$1 data=$2 n=$3
 # not bind ranks to cores. The shared-memory transport's single-copy mode needs ptrace rights
 # that containers often lack.
 if mpirun --version 2>&1 | grep -q "Open MPI"; then
-    export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+    export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none \
+        OMPI_MCA_mpi_yield_when_idle=1
     run() { mpirun --allow-run-as-root --oversubscribe --bind-to none -n "$@"; }
 else
     run() { mpirun -n "$@"; }
@@ -38,6 +40,24 @@ check "softmax, iris" --loss softmax --classes 3 --l2 1e-3 "$data/iris.csv"
 check "softmax, iris, tree reduction" --reduce tree --loss softmax --classes 3 --l2 1e-3 \
     "$data/iris.csv"
 check "least squares exact, tree reduction" --reduce tree --exact --l2 1e-3 "$data/diabetes.csv"
+
+# Driver mode (only rank 0 holds the optimizer; the others evaluate at the point it
+# broadcasts, as Spark executors would) makes the same iterates as the replicated loop.
+same_as_replicated() { # mpi_fit's arguments
+    a=$(run "$n" "$exe" --weights "$@" 2>&1) && b=$(run "$n" "$exe" --weights --driver "$@" 2>&1)
+    if [ -n "$a" ] && [ "$(echo "$a" | grep -E '^(w|epochs|objective) ')" = \
+        "$(echo "$b" | grep -E '^(w|epochs|objective) ')" ]; then
+        echo "ok: driver mode equals the replicated loop: $*"
+    else
+        echo "FAILED: driver mode differs from the replicated loop: $*"
+        echo "$a"
+        echo "$b"
+        fail=1
+    fi
+}
+check "softmax, iris, driver mode" --driver --loss softmax --classes 3 "$data/iris.csv"
+same_as_replicated --loss logistic --threshold 140 "$data/diabetes.csv"
+same_as_replicated --loss softmax --classes 3 "$data/iris.csv"
 
 # One file per rank ("{rank}" in the path): the diabetes rows split into n files.
 tmp=$(mktemp -d)
