@@ -21,7 +21,7 @@ static int fail(struct reader *r, size_t col, const char *fmt, ...)
     va_list ap;
     int n = col ? snprintf(r->err, sizeof r->err, "%s:%zu:%zu: ", r->path, r->line_no, col)
                 : snprintf(r->err, sizeof r->err, "%s:%zu: ", r->path, r->line_no);
-    if (n < 0 || (size_t)n >= sizeof r->err)
+    if ((size_t)n >= sizeof r->err) /* cut short (a negative n, an encoding error, too) */
         return -1;
     va_start(ap, fmt);
     vsnprintf(r->err + n, sizeof r->err - (size_t)n, fmt, ap);
@@ -41,8 +41,10 @@ static long read_line(struct reader *r)
         if (c == EOF)
             break;
         if (r->line_cap - len < 2) {
+            /* cap cannot overflow (nor pass LONG_MAX): realloc fails long before, as no object
+             * may exceed PTRDIFF_MAX bytes */
             size_t cap = r->line_cap ? 2 * r->line_cap : 128;
-            char *grown = cap > r->line_cap && cap <= LONG_MAX ? realloc(r->line, cap) : NULL;
+            char *grown = realloc(r->line, cap);
             if (!grown) {
                 r->line_no++;
                 return fail(r, 0, "out of memory (line longer than %zu bytes)", len);
