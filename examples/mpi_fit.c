@@ -26,14 +26,21 @@
  * the weights. rill's EXACT stream does the same within one process but cannot take moments
  * from outside, so the example computes and merges them itself.
  *
+ * --driver: the protocol of a Spark or Dask job. Only rank 0 keeps the optimizer; each epoch
+ * it broadcasts the evaluation point, every rank evaluates there with a stateless model, the
+ * sums go to rank 0, which applies them. Same iterates as the replicated loop, bit for bit.
+ * See docs/distributed.md.
+ *
  * Options:
  *   --loss squared|logistic|softmax (default squared)   --classes K (softmax)
  *   --threshold T   logistic labels are y > T (default: the file's labels, 0/1)
  *   --l2 V (default 1e-3)   --tol V (default: the library's)   --max-epochs N
- *   --exact   --reduce gather|tree   --weights (print every weight)
+ *   --exact   --driver   --reduce gather|tree   --weights (print every weight)
  *   --check   rank 0 also fits all rows in one process with rill_fit and exits non-zero unless
  *             the objectives agree to 1e-9 (relative) and the weights to 1e-6 (relative to the
- *             largest); with one rank the iterative loop must match rill_fit bit for bit.
+ *             largest); with one rank the iterative loop must match rill_fit bit for bit;
+ *             every rank must end with the same weights; --exact must equal rill's EXACT
+ *             stream to 1e-9.
  * Output (rank 0): "key value" lines, numbers in %.17g.
  */
 #include <math.h>
