@@ -41,9 +41,8 @@ static int stream_size(const rill_model *m, size_t batch_rows, int mode, size_t 
     size_t xb, bytes = RL_ALIGNED(sizeof(rill_stream)), part;
     if (rl_mul_size(batch_rows, d, &xb) || rl_mul_size(xb, sizeof(double), &part))
         return RILL_ERANGE;
+    /* batch_rows * sizeof(double) <= part: n_features >= 1 */
     size_t parts[5] = {part, batch_rows * sizeof(double), 0, 0, 0};
-    if (batch_rows > ((size_t)-1) / sizeof(double))
-        return RILL_ERANGE;
     if (mode == RILL_STREAM_PASS) {
         parts[2] = m->n_weights * sizeof(double);
     } else if (mode == RILL_STREAM_EXACT) {

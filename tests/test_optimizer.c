@@ -1,0 +1,258 @@
+/*
+ * The batch optimizer's and the kernels' less travelled paths, each against a reference:
+ *  - fixed-step mode (constant schedule, explicit rate) converges on RILL_TOL to the
+ *    closed-form ridge solution, through rill_fit and through a gradient/apply loop;
+ *  - a fixed step that overflows is refused and the weights are kept;
+ *  - an L-BFGS memory that is not positive definite (a model file may carry any bits in it)
+ *    still leads to the optimum: the optimizer falls back to steepest descent;
+ *  - softmax with more classes than the kernels' score buffers (the CBLAS kernel hands over to
+ *    the portable one, which recomputes scores) matches the reference sums;
+ *  - two streams on one model: flushing one while the other holds rows is refused.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "rill.h"
+#include "ref.h"
+#include "tmain.h"
+#include "tutil.h"
+
+static void problem(size_t n, size_t d, double **X, double **y)
+{
+    ref_rng r;
+    ref_rng_seed(&r, 31337);
+    ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, X, y);
+    ref_standardize(*X, n, d);
+}
+
+/* Fixed-step batch-fit: w <- w - eta (mean gradient + l2 w) until ||g||_inf <= tol max(1, g0). */
+START_TEST(test_fixed_step_converges_to_ridge)
+{
+    const size_t n = 60, d = 3;
+    const double l2 = 0.5;
+    double *X, *y, W[4], ref[4], g[4], l, e;
+    rill_model *m;
+    int i, rc;
+    problem(n, d, &X, &y);
+    ck_assert_int_eq(ref_ridge(X, y, n, d, l2, ref), 0);
+    m = tu_new_model(RILL_SQUARED, d, 0);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.2);
+    tu_set_param(m, RILL_L2, l2);
+    tu_set_param(m, RILL_TOL, 1e-11);
+    tu_set_param(m, RILL_MAX_EPOCHS, 100000);
+    ck_assert_int_eq(rill_fit(m, X, y, n), RILL_OK);
+    ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0, "fixed-step fit did not converge");
+    tu_copy_weights(m, W);
+    e = ref_max_rel_diff(W, ref, 4, 1e-3);
+    ck_assert_msg(e <= 1e-8, "fixed-step optimum differs from closed-form ridge by %g", e);
+    /* the same iteration by reverse communication, from zero */
+    memset(W, 0, sizeof W);
+    ck_assert_int_eq(rill_model_set_weights(m, W, 4), RILL_OK);
+    i = 0;
+    do {
+        ck_assert_int_eq(rill_gradient(m, X, y, n, g, &l), RILL_OK);
+        rc = rill_apply_gradient(m, g, l, (double)n);
+        ck_assert_int_eq(rc, RILL_OK);
+    } while (++i < 100000 && tu_get_param(m, RILL_STAT_CONVERGED) != 1.0);
+    ck_assert_msg(i > 100, "converged after %d steps from zero", i);
+    tu_copy_weights(m, W);
+    e = ref_max_rel_diff(W, ref, 4, 1e-3);
+    ck_assert_msg(e <= 1e-8, "gradient/apply fixed-step optimum differs by %g", e);
+    free(X);
+    free(y);
+    rill_model_free(m);
+}
+END_TEST
+
+/* A fixed step whose result overflows: RILL_EDIVERGED, nothing changed (rill_fit: the last
+ * finite accepted state, here the start). */
+START_TEST(test_fixed_step_overflow_refused)
+{
+    double X[2] = {1e10, 2e10}, y[2] = {1e10, -1e10}, g[2], l, W[2];
+    size_t sz1, sz2;
+    unsigned char *b1, *b2;
+    rill_model *m = tu_new_model(RILL_SQUARED, 1, 0);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    tu_set_param(m, RILL_LEARNING_RATE, 1e300);
+    ck_assert_int_eq(rill_fit(m, X, y, 2), RILL_EDIVERGED);
+    ck_assert_msg(strstr(rill_model_error(m), "diverged") != NULL, "%s", rill_model_error(m));
+    tu_copy_weights(m, W);
+    ck_assert(W[0] == 0.0 && W[1] == 0.0);
+    ck_assert_int_eq(rill_model_save(m, NULL, 0, &sz1), RILL_OK);
+    b1 = malloc(sz1);
+    b2 = malloc(sz1);
+    ck_assert_int_eq(rill_model_save(m, b1, sz1, &sz1), RILL_OK);
+    ck_assert_int_eq(rill_gradient(m, X, y, 2, g, &l), RILL_OK);
+    ck_assert_int_eq(rill_apply_gradient(m, g, l, 2.0), RILL_EDIVERGED);
+    ck_assert_msg(strstr(rill_model_error(m), "overflowed") != NULL, "%s", rill_model_error(m));
+    ck_assert_int_eq(rill_model_save(m, b2, sz1, &sz2), RILL_OK);
+    ck_assert_msg(sz1 == sz2 && memcmp(b1, b2, sz1) == 0, "a refused step changed the model");
+    free(b1);
+    free(b2);
+    rill_model_free(m);
+}
+END_TEST
+
+/* Blob offsets (docs/format.md) of the L-BFGS memory. */
+#define OFF_N_PAIRS 204
+#define OFF_NEXT_PAIR 208
+#define OFF_RHO 280
+#define OFF_ARRAYS (OFF_RHO + 8 * RILL_LBFGS_M)
+
+static void wr_u32(unsigned char *p, uint32_t v)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void wr_f64(unsigned char *p, double v)
+{
+    uint64_t b;
+    int i;
+    memcpy(&b, &v, sizeof b);
+    for (i = 0; i < 8; i++)
+        p[i] = (unsigned char)(b >> (8 * i));
+}
+
+static uint32_t crc32_bits(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    size_t i;
+    int k;
+    for (i = 0; i < n; i++) {
+        c ^= p[i];
+        for (k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+START_TEST(test_indefinite_memory_still_converges)
+{
+    const size_t n = 60, d = 3, nw = 4;
+    const double l2 = 0.5;
+    double *X, *y, W[4], ref[4], g[4], l, e;
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0), *c = NULL;
+    unsigned char *b;
+    size_t size, j;
+    int i;
+    problem(n, d, &X, &y);
+    ck_assert_int_eq(ref_ridge(X, y, n, d, l2, ref), 0);
+    tu_set_param(m, RILL_L2, l2);
+    tu_set_param(m, RILL_TOL, 1e-10);
+    ck_assert_int_eq(rill_model_save(m, NULL, 0, &size), RILL_OK);
+    b = malloc(size);
+    ck_assert_int_eq(rill_model_save(m, b, size, &size), RILL_OK);
+    /* one stored pair with s = y = e_0 and rho = -1: an indefinite inverse-Hessian model */
+    wr_u32(b + OFF_N_PAIRS, 1);
+    wr_u32(b + OFF_NEXT_PAIR, 1);
+    wr_f64(b + OFF_RHO, -1.0);
+    for (j = 0; j < 2; j++) /* s (array 6) and y (array 6 + M), pair 0 */
+        wr_f64(b + OFF_ARRAYS + 8 * nw * (6 + j * RILL_LBFGS_M), 1.0);
+    wr_u32(b + size - 4, crc32_bits(b, size - 4));
+    ck_assert_int_eq(rill_model_load(&c, b, size), RILL_OK);
+    ck_assert_int_eq(c->opt.n_pairs, 1);
+    /* the first step: the memory gives an ascent direction, dropped for steepest descent */
+    ck_assert_int_eq(rill_gradient(c, X, y, n, g, &l), RILL_OK);
+    ck_assert_int_eq(rill_apply_gradient(c, g, l, (double)n), RILL_OK);
+    ck_assert_int_eq(c->opt.n_pairs, 0);
+    ck_assert_msg(c->opt.dir_deriv < 0.0, "not a descent direction: %g", c->opt.dir_deriv);
+    for (i = 0; i < 500 && tu_get_param(c, RILL_STAT_CONVERGED) != 1.0; i++) {
+        ck_assert_int_eq(rill_gradient(c, X, y, n, g, &l), RILL_OK);
+        ck_assert_int_eq(rill_apply_gradient(c, g, l, (double)n), RILL_OK);
+    }
+    ck_assert_msg(tu_get_param(c, RILL_STAT_CONVERGED) == 1.0, "no convergence in %d evaluations", i);
+    tu_copy_weights(c, W);
+    e = ref_max_rel_diff(W, ref, 4, 1e-3);
+    ck_assert_msg(e <= 1e-8, "optimum differs from closed-form ridge by %g", e);
+    free(b);
+    free(X);
+    free(y);
+    rill_model_free(c);
+    rill_model_free(m);
+}
+END_TEST
+
+/* 300 classes: more scores than the kernels keep on the stack. */
+START_TEST(test_many_classes_match_reference)
+{
+    const size_t n = 40, d = 3, K = 300;
+    ref_rng r;
+    double *X, *y, *W, *g, l, e;
+    long double *gref, lref;
+    rill_model *m = tu_new_model(RILL_SOFTMAX, d, K);
+    size_t nw = rill_model_n_weights(m), j;
+    ref_rng_seed(&r, 777);
+    ref_random_problem(&r, RILL_SOFTMAX, n, d, K, 1.0, &X, &y);
+    W = tu_random_weights(&r, nw, 0.3);
+    g = malloc(nw * sizeof *g);
+    gref = malloc(nw * sizeof *gref);
+    ck_assert_int_eq(rill_model_set_weights(m, W, nw), RILL_OK);
+    ck_assert_int_eq(rill_gradient(m, X, y, n, g, &l), RILL_OK);
+    lref = ref_sums(RILL_SOFTMAX, X, y, n, d, K, W, gref);
+    ck_assert_msg(fabs(l - (double)lref) <= 1e-12 * fabs((double)lref), "loss %.17g vs %.17Lg", l,
+                  lref);
+    for (j = 0; j < nw; j++)
+        W[j] = (double)gref[j];
+    e = ref_max_rel_diff(g, W, nw, 1e-300);
+    ck_assert_msg(e <= 1e-12, "gradient differs from the reference by %g", e);
+    /* the portable kernel directly, and loss only */
+    memset(g, 0, nw * sizeof *g);
+    l = 0.0;
+    tu_copy_weights(m, W);
+    rl_block_portable(RILL_SOFTMAX, d, K, W, X, y, n, g, &l);
+    ck_assert_msg(fabs(l - (double)lref) <= 1e-12 * fabs((double)lref), "portable loss %.17g", l);
+    l = 0.0;
+    rl_block_portable(RILL_SOFTMAX, d, K, W, X, y, n, NULL, &l);
+    ck_assert_msg(fabs(l - (double)lref) <= 1e-12 * fabs((double)lref), "loss-only %.17g", l);
+    free(X);
+    free(y);
+    free(W);
+    free(g);
+    free(gref);
+    rill_model_free(m);
+}
+END_TEST
+
+START_TEST(test_flush_refused_while_another_stream_holds_rows)
+{
+    double X[4] = {1, 2, 3, 4}, y[4] = {1, 0, 1, 0};
+    rill_model *m = tu_new_model(RILL_SQUARED, 1, 0);
+    rill_stream *a, *b;
+    ck_assert_int_eq(rill_stream_new(&a, m, 8, RILL_STREAM_PASS), RILL_OK);
+    ck_assert_int_eq(rill_stream_new(&b, m, 8, RILL_STREAM_STEP), RILL_OK);
+    ck_assert_int_eq(rill_stream_push(a, X, y, 4), RILL_OK); /* buffered in a */
+    ck_assert_int_eq(rill_stream_flush(b), RILL_ESTATE);
+    ck_assert_msg(strstr(rill_model_error(m), "rill_stream_flush") != NULL, "%s",
+                  rill_model_error(m));
+    ck_assert_int_eq(rill_stream_push(b, X, y, 4), RILL_ESTATE);
+    ck_assert_int_eq(rill_stream_flush(a), RILL_OK);
+    ck_assert_int_eq(rill_stream_flush(b), RILL_OK);
+    ck_assert_int_eq(rill_stream_push(b, X, y, 4), RILL_OK);
+    rill_stream_free(a);
+    rill_stream_free(b);
+    rill_model_free(m);
+}
+END_TEST
+
+static Suite *optimizer_suite(void)
+{
+    Suite *s = suite_create("optimizer");
+    TCase *tc = tcase_create("paths");
+    tcase_add_test(tc, test_fixed_step_converges_to_ridge);
+    tcase_add_test(tc, test_fixed_step_overflow_refused);
+    tcase_add_test(tc, test_indefinite_memory_still_converges);
+    tcase_add_test(tc, test_many_classes_match_reference);
+    tcase_add_test(tc, test_flush_refused_while_another_stream_holds_rows);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+RILL_TEST_MAIN(optimizer_suite)
