@@ -254,6 +254,9 @@ RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, 
  * NULL (loss only). Sums are mergeable: the sums over shards, added, are the sum over all
  * rows up to rounding. (Inside the library a stream adds micro-batches into one running sum,
  * which gives the same bits as one call over all rows; see RILL_STREAM_PASS.)
+ * The sums may be infinite when the loss overflows at the evaluation point (a trial point far
+ * out, huge features or targets): hand them to rill_apply_gradient as they are, which then
+ * backtracks, or refuses with RILL_EDIVERGED at the accepted point.
  * Returns RILL_OK; RILL_EINVAL (NULL m, X, y or loss_sum; n_rows 0); RILL_ERANGE (n_rows x
  * n_features doubles overflow size_t); RILL_EDATA (the row and column are not recorded: m is const;
  * validate with rill_fit or a stream to get them).
