@@ -23,8 +23,9 @@
  * a const rill_model * only read it (no scratch space, no cached value, no error detail is
  * written into the model) and may run concurrently on one shared model from any number of
  * threads: rill_predict, rill_classify, rill_gradient, rill_model_get, rill_model_weights,
- * rill_model_n_weights, rill_model_save, rill_model_clone, rill_model_error. Every other call
- * on a model, and every call on a stream (a stream changes its model), needs exclusive access:
+ * rill_model_eval_point, rill_model_n_weights, rill_model_save, rill_model_clone,
+ * rill_model_error. Every other call on a model, and every call on a stream (a stream changes
+ * its model), needs exclusive access:
  * no other call on that model, const or not, may run at the same time. rill_version,
  * rill_version_string, rill_strerror and rill_param_bounds may be called from anywhere. The
  * progress callback runs on the thread that made the training call. A caller's rill_alloc
@@ -96,6 +97,7 @@ typedef enum rill_param {
     RILL_STAT_CONVERGED = 104,        /* 1 if the last rill_fit stopped on RILL_TOL */
     RILL_STAT_STOPPED = 105,          /* 1 if the progress callback stopped the last call */
     RILL_STAT_PROGRESSIVE_LOSS = 106, /* mean loss of rows measured before training on them */
+    RILL_STAT_STALLED = 107,          /* 1 if the batch optimizer can lower the objective no more */
     /* read-only configuration */
     RILL_MODEL_LOSS = 200,       /* the rill_loss value */
     RILL_MODEL_N_FEATURES = 201, /* n_features */
@@ -213,7 +215,8 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  *
  * The progress callback, if set, runs after each epoch (batch) or micro-batch (stochastic).
  * Returns RILL_OK (also when stopped by the callback: RILL_STAT_STOPPED = 1, or when the
- * epochs ran out: RILL_STAT_CONVERGED = 0); RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE
+ * epochs ran out: RILL_STAT_CONVERGED = 0, or when no step lowers the objective any more,
+ * which happens only at rounding level: RILL_STAT_STALLED = 1); RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE
  * (n_rows x n_features doubles overflow size_t); RILL_EDATA (NaN/Inf
  * or bad label: nothing changed; the error names row and column); RILL_EDIVERGED (weights
  * rolled back to the last finite accepted state); RILL_ESTATE (a stream is busy on m);
@@ -268,8 +271,10 @@ RILL_API int rill_gradient(const rill_model *m, const double *X, const double *y
  * One reverse-communication step of the batch optimizer, given the sums rill_gradient
  * produced at the current evaluation point over weight_sum rows (weight_sum > 0). Accepts the
  * point or backtracks, updates the optimizer's memory and moves the evaluation point.
- * RILL_STAT_CONVERGED tells whether the accepted point meets RILL_TOL. Calling it in a loop
- * with fresh sums each time is rill_fit; a distributed program reduces the sums in between.
+ * RILL_STAT_CONVERGED tells whether the accepted point meets RILL_TOL, and RILL_STAT_STALLED
+ * whether the line search found no step that lowers the objective (rounding floor: further
+ * applies cannot improve the point). Calling it in a loop with fresh sums each time, until
+ * either reads 1, is rill_fit; a distributed program reduces the sums in between.
  * Non-finite sums at a trial point make the line search backtrack; at the accepted point they
  * are RILL_EDIVERGED (model unchanged; in fixed-step mode the weights roll back to the last
  * point whose objective was finite). After a change to the model in the middle of a
@@ -290,6 +295,14 @@ RILL_API size_t rill_model_n_weights(const rill_model *m);
  * one row per output, w_0 .. w_{d-1}, intercept; rill_model_n_weights(m) doubles are written.
  * Returns RILL_OK; RILL_EINVAL (m or out NULL); RILL_ERANGE (len < rill_model_n_weights). */
 RILL_API int rill_model_weights(const rill_model *m, double *out, size_t len);
+/* Copies the batch optimizer's evaluation point, where the next rill_gradient evaluates, into
+ * out[0..len) (same layout). Between applies it differs from the accepted weights while a line
+ * search is under way. A driver that keeps the optimizer and sends the point to workers gives
+ * each worker model these weights (rill_model_set_weights: a model with fresh optimizer memory
+ * evaluates at its weights), reduces their rill_gradient sums and applies them: the same steps
+ * as rill_fit. Returns RILL_OK; RILL_EINVAL (m or out NULL); RILL_ERANGE
+ * (len < rill_model_n_weights). */
+RILL_API int rill_model_eval_point(const rill_model *m, double *out, size_t len);
 /* Sets the weights (same layout; len must equal rill_model_n_weights; w is copied). Resets the
  * optimizer's memory and the average. Returns RILL_OK; RILL_EINVAL (len differs, NULL);
  * RILL_EDATA (NaN/Inf); RILL_ESTATE (a stream holds rows or sums for m). */

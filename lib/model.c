@@ -237,6 +237,16 @@ int rill_model_weights(const rill_model *m, double *out, size_t len)
     return RILL_OK;
 }
 
+int rill_model_eval_point(const rill_model *m, double *out, size_t len)
+{
+    if (!m || !out)
+        return RILL_EINVAL;
+    if (len < m->n_weights)
+        return RILL_ERANGE;
+    memcpy(out, rl_eval_point(m), m->n_weights * sizeof(double));
+    return RILL_OK;
+}
+
 int rill_model_set_weights(rill_model *m, const double *w, size_t len)
 {
     if (!m)

@@ -33,6 +33,7 @@ static const struct param_info params[] = {
     {RILL_STAT_CONVERGED, P_READONLY, 0, 0.0, 1.0},
     {RILL_STAT_STOPPED, P_READONLY, 0, 0.0, 1.0},
     {RILL_STAT_PROGRESSIVE_LOSS, P_READONLY, 0, 0.0, HUGE_VAL},
+    {RILL_STAT_STALLED, P_READONLY, 0, 0.0, 1.0},
     {RILL_MODEL_LOSS, P_READONLY, 0, RILL_SQUARED, RILL_SOFTMAX},
     {RILL_MODEL_N_FEATURES, P_READONLY, 0, 1.0, HUGE_VAL},
     {RILL_MODEL_N_CLASSES, P_READONLY, 0, 0.0, HUGE_VAL},
@@ -122,6 +123,7 @@ int rill_model_get(const rill_model *m, int param, double *value)
     case RILL_STAT_LOSS: v = m->stat_loss; break;
     case RILL_STAT_CONVERGED: v = m->stat_converged; break;
     case RILL_STAT_STOPPED: v = m->stat_stopped; break;
+    case RILL_STAT_STALLED: v = m->opt.stalled; break;
     case RILL_STAT_PROGRESSIVE_LOSS:
         v = m->prog_rows > 0.0 ? m->prog_loss_sum / m->prog_rows : 0.0;
         break;

@@ -505,6 +505,50 @@ END_TEST
 
 /* ------------------------------------------------------------------ three drivers */
 
+/* The driver/worker protocol of a distributed job: the driver keeps the optimizer and sends its
+ * evaluation point (rill_model_eval_point); a worker with fresh optimizer memory takes it as its
+ * weights and computes the sums; the driver applies them. Same steps as rill_fit (fit). */
+static void check_driver_worker(const char *what, const rill_model *fit, const double *w_fit,
+                                double fit_epochs, const double *X, const double *y, size_t n,
+                                size_t d, size_t K, double l2, double l1, int epochs)
+{
+    int loss = (int)tu_get_param(fit, RILL_MODEL_LOSS), rc, it, used = 0;
+    rill_model *drv = tu_new_model(loss, d, K), *wrk = tu_new_model(loss, d, K);
+    size_t nw = rill_model_n_weights(drv);
+    double *g = malloc(nw * sizeof *g), *point = malloc(nw * sizeof *point), lsum, *w;
+
+    tu_set_param(drv, RILL_L2, l2);
+    tu_set_param(drv, RILL_L1, l1);
+    for (it = 0; it < epochs; it++) {
+        rc = rill_model_eval_point(drv, point, nw);
+        ck_assert_int_eq(rc, RILL_OK);
+        rc = rill_model_set_weights(wrk, point, nw);
+        ck_assert_msg(rc == RILL_OK, "%s: worker set_weights = %d", what, rc);
+        rc = rill_gradient(wrk, X, y, n, g, &lsum);
+        ck_assert_msg(rc == RILL_OK, "%s: worker rill_gradient = %d", what, rc);
+        rc = rill_apply_gradient(drv, g, lsum, (double)n);
+        ck_assert_msg(rc == RILL_OK, "%s: driver apply (epoch %d) = %d: %s", what, it + 1, rc,
+                      rill_model_error(drv));
+        used++;
+        if (tu_get_param(drv, RILL_STAT_CONVERGED) == 1.0 ||
+            tu_get_param(drv, RILL_STAT_STALLED) == 1.0)
+            break;
+    }
+    w = tu_get_weights(drv);
+    ck_assert_msg(used == fit_epochs, "%s: driver/worker used %d epochs, rill_fit %g", what, used,
+                  fit_epochs);
+    ck_assert_msg(memcmp(w, w_fit, nw * sizeof *w) == 0,
+                  "%s: driver/worker loop not bit-identical to rill_fit (max rel diff %g)", what,
+                  ref_max_rel_diff(w, w_fit, nw, 1e-300));
+    ck_assert(tu_get_param(drv, RILL_STAT_CONVERGED) == tu_get_param(fit, RILL_STAT_CONVERGED));
+    ck_assert(tu_get_param(drv, RILL_STAT_STALLED) == tu_get_param(fit, RILL_STAT_STALLED));
+    free(g);
+    free(point);
+    free(w);
+    rill_model_free(drv);
+    rill_model_free(wrk);
+}
+
 static void check_drivers(const char *what, int loss, const double *X, const double *y, size_t n,
                           size_t d, size_t K, double l2, double l1, int epochs)
 {
@@ -535,7 +579,7 @@ static void check_drivers(const char *what, int loss, const double *X, const dou
         ck_assert_msg(rc == RILL_OK, "%s: rill_apply_gradient (epoch %d) = %d: %s", what, it + 1, rc,
                       rill_model_error(b));
         manual_epochs++;
-        if (tu_get_param(b, RILL_STAT_CONVERGED) == 1.0)
+        if (tu_get_param(b, RILL_STAT_CONVERGED) == 1.0 || tu_get_param(b, RILL_STAT_STALLED) == 1.0)
             break;
     }
     wb = tu_get_weights(b);
@@ -545,6 +589,7 @@ static void check_drivers(const char *what, int loss, const double *X, const dou
                   "%s: manual rill_gradient/rill_apply_gradient loop is not bit-identical to "
                   "rill_fit after %d epochs (max rel diff %g)",
                   what, manual_epochs, ref_max_rel_diff(wb, wa, nw, 1e-300));
+    check_driver_worker(what, a, wa, ea, X, y, n, d, K, l2, l1, epochs);
 
     /* driver 3: a PASS stream, pushed in uneven chunks, one flush per epoch */
     rc = rill_stream_new(&s, c, 64, RILL_STREAM_PASS);
@@ -615,6 +660,54 @@ START_TEST(test_one_optimizer_three_drivers)
 }
 END_TEST
 
+/* With RILL_TOL = 0 the tolerance test never passes: rill_fit runs until the line search finds
+ * no lower objective, reports RILL_STAT_STALLED = 1, and sits at the optimum to rounding. A
+ * manual loop that stops on the statistic makes the same number of epochs. */
+START_TEST(test_stalled_at_rounding_floor)
+{
+    ref_data D;
+    ref_load("diabetes.csv", &D);
+    const size_t d = D.d, nw = d + 1;
+    rill_model *a = tu_new_model(RILL_SQUARED, d, 0), *b = tu_new_model(RILL_SQUARED, d, 0);
+    double *g = malloc(nw * sizeof *g), *w_ref = malloc(nw * sizeof *w_ref), lsum;
+    int rc, used = 0;
+
+    tu_set_param(a, RILL_L2, 1e-3);
+    tu_set_param(a, RILL_TOL, 0.0);
+    tu_set_param(b, RILL_L2, 1e-3);
+    tu_set_param(b, RILL_TOL, 0.0);
+    ck_assert(tu_get_param(a, RILL_STAT_STALLED) == 0.0);
+    rc = rill_fit(a, D.X, D.y, D.n);
+    ck_assert_int_eq(rc, RILL_OK);
+    double epochs = tu_get_param(a, RILL_STAT_EPOCHS);
+    ck_assert_msg(epochs < 1000, "tol 0 ran all %g epochs: the stall was not detected", epochs);
+    ck_assert(tu_get_param(a, RILL_STAT_STALLED) == 1.0);
+    ck_assert(tu_get_param(a, RILL_STAT_CONVERGED) == 0.0);
+    double *w = tu_get_weights(a);
+    ref_ridge(D.X, D.y, D.n, d, 1e-3, w_ref);
+    long double fa = ref_objective_l(RILL_SQUARED, D.X, D.y, D.n, d, 0, w, 1e-3, 0.0);
+    long double fr = ref_objective_l(RILL_SQUARED, D.X, D.y, D.n, d, 0, w_ref, 1e-3, 0.0);
+    ck_assert_msg(fa - fr <= 1e-13L * fabsl(fr), "stalled at %.17Lg, optimum %.17Lg", fa, fr);
+
+    while (tu_get_param(b, RILL_STAT_STALLED) == 0.0 && used < 1000) {
+        ck_assert_int_eq(rill_gradient(b, D.X, D.y, D.n, g, &lsum), RILL_OK);
+        ck_assert_int_eq(rill_apply_gradient(b, g, lsum, (double)D.n), RILL_OK);
+        used++;
+    }
+    ck_assert_msg(used == epochs, "manual loop stalled after %d epochs, rill_fit after %g", used,
+                  epochs);
+    /* a change to the objective clears it */
+    tu_set_param(b, RILL_L2, 2e-3);
+    ck_assert(tu_get_param(b, RILL_STAT_STALLED) == 0.0);
+    free(g);
+    free(w);
+    free(w_ref);
+    rill_model_free(a);
+    rill_model_free(b);
+    ref_data_free(&D);
+}
+END_TEST
+
 static Suite *fit_suite(void)
 {
     Suite *s = suite_create("fit");
@@ -641,6 +734,7 @@ static Suite *fit_suite(void)
 
     tc = tcase_create("drivers");
     tcase_add_test(tc, test_one_optimizer_three_drivers);
+    tcase_add_test(tc, test_stalled_at_rounding_floor);
     suite_add_tcase(s, tc);
     return s;
 }

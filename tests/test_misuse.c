@@ -287,6 +287,15 @@ static int nonempty(const char *s)
     R(rill_model_weights, short_len, RILL_ERANGE, f->sm, 0,                                    \
       rill_model_weights(f->sm, f->w, K * (D + 1) - 1))                                        \
                                                                                                \
+    R(rill_model_eval_point, null_model, RILL_EINVAL, NULL, 0,                                 \
+      rill_model_eval_point(NULL, f->w, D + 1))                                                \
+    R(rill_model_eval_point, null_out, RILL_EINVAL, f->sq, 0,                                  \
+      rill_model_eval_point(f->sq, NULL, D + 1))                                               \
+    R(rill_model_eval_point, zero_len, RILL_ERANGE, f->sq, 0,                                  \
+      rill_model_eval_point(f->sq, f->w, 0))                                                   \
+    R(rill_model_eval_point, short_len, RILL_ERANGE, f->sm, 0,                                 \
+      rill_model_eval_point(f->sm, f->w, K * (D + 1) - 1))                                     \
+                                                                                               \
     R(rill_model_set_weights, null_model, RILL_EINVAL, NULL, 0,                                \
       rill_model_set_weights(NULL, f->w, D + 1))                                               \
     R(rill_model_set_weights, null_w, RILL_EINVAL, f->sq, 1,                                   \
