@@ -312,6 +312,16 @@ static void shard_sums(const rill_model *m, const struct dataset *ds, double *bu
     }
 }
 
+/* 1 when the optimizer is done, as rill_fit decides: the tolerance is met, or no step lowers
+ * the objective any more (RILL_STAT_STALLED, the rounding floor). */
+static double finished(const rill_model *m)
+{
+    double converged = 0.0, stalled = 0.0;
+    rill_model_get(m, RILL_STAT_CONVERGED, &converged);
+    rill_model_get(m, RILL_STAT_STALLED, &stalled);
+    return converged != 0.0 || stalled != 0.0 ? 1.0 : 0.0;
+}
+
 /* rill_fit's loop, with the reduction between the two calls. buf holds n_weights + 2
  * doubles. Returns 0 or -1, the same on every rank: they all apply the same sums. */
 static int fit_distributed(rill_model *m, const struct dataset *ds, const struct options *o,
@@ -335,46 +345,12 @@ static int fit_distributed(rill_model *m, const struct dataset *ds, const struct
                         rill_model_error(m));
             return -1;
         }
-        rill_model_get(m, RILL_STAT_CONVERGED, &converged);
+        converged = finished(m);
     }
     return 0;
 }
 
 /* ---------------------------------------------------------------- driver mode */
-
-static unsigned long long get_le(const unsigned char *p, int bytes)
-{
-    unsigned long long v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/*
- * The optimizer's evaluation point, read from the model file (docs/format.md, version 1): the
- * accepted weights w at byte A = 280 + 8 M, or, during a line search (phase = 1 at byte 200),
- * the trial point eval at A + 24 n_w. This is what a driver broadcasts to workers that hold no
- * optimizer state. 0 or -1.
- */
-static int evaluation_point(const rill_model *m, double *point, size_t nw)
-{
-    size_t size = 0;
-    if (rill_model_save(m, NULL, 0, &size))
-        return -1;
-    unsigned char *blob = malloc(size);
-    if (!blob || rill_model_save(m, blob, size, &size) || get_le(blob + 8, 4) != 1) {
-        free(blob);
-        return -1;
-    }
-    const size_t M = (size_t)get_le(blob + 24, 4), A = 280 + 8 * M;
-    const size_t at = A + (get_le(blob + 200, 4) == 1 ? 24 * nw : 0);
-    for (size_t j = 0; j < nw; j++) {
-        unsigned long long bits = get_le(blob + at + 8 * j, 8);
-        memcpy(&point[j], &bits, sizeof(double));
-    }
-    free(blob);
-    return 0;
-}
 
 /*
  * --driver: the protocol of a Spark or Dask job, with MPI as the transport. Only rank 0 (the
@@ -397,7 +373,7 @@ static int fit_driver(rill_model *m, const struct dataset *ds, const struct opti
     for (double epoch = 0.0; rc == 0; epoch += 1.0) {
         if (rank == 0) { /* go on? then where to evaluate */
             point[nw] = epoch < max_epochs && converged == 0.0 ? 1.0 : 0.0;
-            if (point[nw] != 0.0 && evaluation_point(m, point, nw))
+            if (point[nw] != 0.0 && rill_model_eval_point(m, point, nw) != RILL_OK)
                 point[nw] = -1.0;
         }
         MPI_Bcast(point, (int)(nw + 1), MPI_DOUBLE, 0, MPI_COMM_WORLD);
@@ -419,7 +395,7 @@ static int fit_driver(rill_model *m, const struct dataset *ds, const struct opti
                 converged = -1.0; /* tells the others at the next broadcast */
                 max_epochs = 0.0;
             } else {
-                rill_model_get(m, RILL_STAT_CONVERGED, &converged);
+                converged = finished(m);
             }
         }
     }

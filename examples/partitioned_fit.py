@@ -4,14 +4,14 @@
                                [--partitions P] [--threshold T] [--l2 V]
 
 The driver holds the one model with the optimizer's state. Every epoch it
-  1. reads the optimizer's evaluation point (from the model file, docs/format.md),
+  1. reads the optimizer's evaluation point (rill_model_eval_point),
   2. ships it to the workers (Spark: sc.broadcast; Dask: client.scatter),
   3. each worker computes its partition's gradient sums, loss sum and row count with
      rill_gradient on a stateless model set to that point (Spark: mapPartitions; Dask:
      client.map over the partitions),
   4. the sums are added (Spark: treeAggregate; Dask: client.gather, then add in partition
      order) and the driver alone calls rill_apply_gradient,
-until RILL_STAT_CONVERGED reads 1 or RILL_MAX_EPOCHS epochs ran. Only the driver decides, so the
+until RILL_STAT_CONVERGED or RILL_STAT_STALLED reads 1, or RILL_MAX_EPOCHS epochs ran. Only the driver decides, so the
 order in which partition sums are added changes rounding only, never the control flow.
 
 Here the "cluster" is a list of partitions and `map` is Python's; `fit_partitioned` takes the
@@ -21,7 +21,6 @@ agree to 1e-9 (relative) and the weights to 1e-6 (relative to the largest).
 """
 import ctypes
 import os
-import struct
 import sys
 from ctypes import POINTER, byref, c_double, c_int, c_size_t, c_void_p
 
@@ -29,7 +28,7 @@ import numpy as np
 
 SQUARED, LOGISTIC, SOFTMAX = 1, 2, 3
 L2, MAX_EPOCHS = 4, 7
-STAT_EPOCHS, STAT_LOSS, STAT_CONVERGED = 100, 103, 104
+STAT_EPOCHS, STAT_LOSS, STAT_CONVERGED, STAT_STALLED = 100, 103, 104, 107
 dp = POINTER(c_double)
 
 
@@ -53,7 +52,7 @@ def bind(path):
         ("rill_model_n_weights", c_size_t, [c_void_p]),
         ("rill_model_weights", c_int, [c_void_p, dp, c_size_t]),
         ("rill_model_set_weights", c_int, [c_void_p, dp, c_size_t]),
-        ("rill_model_save", c_int, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
+        ("rill_model_eval_point", c_int, [c_void_p, dp, c_size_t]),
     ]:
         f = getattr(lib, name)
         f.restype, f.argtypes = res, args
@@ -83,19 +82,11 @@ def get(lib, m, param):
 
 
 def evaluation_point(lib, m, nw):
-    """Where the optimizer wants the next evaluation: the accepted weights w (byte
-    A = 280 + 8 M of the model file), or the line search's trial point (eval, at A + 24 n_w)
-    when phase (byte 200) is 1. Format version 1, docs/format.md."""
-    size = c_size_t()
-    check(lib.rill_model_save(m, None, 0, byref(size)), "rill_model_save")
-    blob = ctypes.create_string_buffer(size.value)
-    check(lib.rill_model_save(m, blob, size, byref(size)), "rill_model_save")
-    raw = blob.raw
-    version, M = struct.unpack_from("<I", raw, 8)[0], struct.unpack_from("<I", raw, 24)[0]
-    if version != 1:
-        raise RuntimeError("model file version %d: see docs/format.md" % version)
-    at = 280 + 8 * M + (24 * nw if struct.unpack_from("<I", raw, 200)[0] == 1 else 0)
-    return np.frombuffer(raw, dtype="<f8", count=nw, offset=at).astype(np.float64)
+    """Where the optimizer wants the next evaluation (rill_model_eval_point): the accepted
+    weights, or the line search's trial point."""
+    point = np.zeros(nw)
+    check(lib.rill_model_eval_point(m, p(point), nw), "rill_model_eval_point")
+    return point
 
 
 def partition_sums(libpath, loss, d, classes, point, X, y):
@@ -131,7 +122,7 @@ def fit_partitioned(libpath, partitions, loss, d, classes, l2, map_fn=map, reduc
         total = np.ascontiguousarray(total)
         check(lib.rill_apply_gradient(m, p(total), total[nw], total[nw + 1]),
               "rill_apply_gradient")
-        if get(lib, m, STAT_CONVERGED):
+        if get(lib, m, STAT_CONVERGED) or get(lib, m, STAT_STALLED):
             break
     return lib, m
 
