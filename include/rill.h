@@ -357,7 +357,8 @@ RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, 
  * unpenalized), sets the weights. Afterwards the stream holds nothing; it can be reused.
  * Flushing an empty stream is RILL_OK and does nothing.
  * Returns RILL_OK; RILL_EINVAL; RILL_EDATA (EXACT: singular without RILL_L2 > 0, or
- * moments that overflow; the weights are kept);
+ * moments that overflow; the weights are kept, and so are the stream's moments, with the
+ * model released: set RILL_L2 > 0 and flush again to solve without pushing the rows again);
  * RILL_EDIVERGED; RILL_ESTATE.
  */
 RILL_API int rill_stream_flush(rill_stream *s);

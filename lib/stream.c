@@ -327,13 +327,16 @@ int rill_stream_flush(rill_stream *s)
         const size_t d = m->n_features;
         double obj, *sol = s->solution;
         rc = rl_moments_solve(&s->mo, d, m->l2, m->fit_intercept, m->w[d], s->work, sol, &obj);
+        /* The moments are kept and the model is released: the caller may set RILL_L2 and
+         * flush again without pushing the rows again. */
         if (rc) {
-            set_holds(s, 1);
+            set_holds(s, 0);
             return rl_fail(m, rc, "rill_stream_flush: the least-squares problem is singular "
-                                  "(collinear or constant features); set RILL_L2 > 0");
+                                  "(collinear or constant features); set RILL_L2 > 0 and "
+                                  "flush again");
         }
         if (!rl_all_finite(sol, d + 1) || !isfinite(obj)) {
-            set_holds(s, 1);
+            set_holds(s, 0);
             return rl_fail(m, RILL_EDATA, "rill_stream_flush: the rows' moments overflow "
                                           "(features or targets too large); weights kept");
         }

@@ -539,9 +539,22 @@ START_TEST(test_exact_errors)
     ck_assert_msg(memcmp(w, w0, (d + 2) * sizeof *w) == 0,
                   "EXACT singular flush changed the weights");
     free(w);
-    rill_stream_free(s);
-    /* the stream is gone: the model is free again, and with l2 > 0 it is well-posed */
+    /* the moments are kept and the model released: with l2 > 0 a second flush solves the
+     * same rows without pushing them again, and matches closed-form ridge */
     tu_set_param(m, RILL_L2, 1e-2);
+    rc = rill_stream_flush(s);
+    ck_assert_msg(rc == RILL_OK, "EXACT flush after setting l2 = %d: %s", rc, rill_model_error(m));
+    {
+        double *wr = malloc((d + 2) * sizeof *wr);
+        ck_assert(ridge_ge(X2, D.y, D.n, d + 1, 1e-2, 1, 0.0, wr) == 0);
+        w = tu_get_weights(m);
+        ck_assert_msg(ref_max_rel_diff(w, wr, d + 2, 1e-12) <= 1e-8,
+                      "EXACT re-flush with l2 1e-2: max rel diff %g from ridge",
+                      ref_max_rel_diff(w, wr, d + 2, 1e-12));
+        free(w);
+        free(wr);
+    }
+    rill_stream_free(s);
     rill_model_free(m);
     check_exact("diabetes + duplicated column", X2, D.y, D.n, d + 1, 1e-2, 50);
     {
