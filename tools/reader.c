@@ -11,10 +11,14 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cnum.h"
+
+/* The widest row: one dense row of doubles must be addressable. */
+#define READER_MAX_FEATURES (SIZE_MAX / sizeof(double))
 
 static int fail(struct reader *r, size_t col, const char *fmt, ...)
 {
@@ -278,8 +282,9 @@ static int parse_libsvm(struct reader *r, double *x, double *y)
         len = 0;
         while (p[len] && !isspace((unsigned char)p[len]) && len < 40)
             len++;
+        errno = 0;
         unsigned long idx = isdigit((unsigned char)*p) ? strtoul(p, &stop, 10) : 0;
-        if (idx == 0 || *stop != ':')
+        if (idx == 0 || *stop != ':' || errno == ERANGE)
             return fail(r, col, "field %zu: '%.*s' is not index:value with an index from 1",
                         field, len, p);
         if (idx > r->n_features)
@@ -308,7 +313,10 @@ static int scan_libsvm(struct reader *r)
             char *q = p;
             while (q > r->line && isdigit((unsigned char)q[-1]))
                 q--;
+            errno = 0;
             unsigned long idx = strtoul(q, NULL, 10);
+            if (errno == ERANGE || idx > READER_MAX_FEATURES)
+                return fail(r, 0, "a feature index is above %zu", (size_t)READER_MAX_FEATURES);
             max_idx = idx > max_idx ? idx : max_idx;
         }
     }
@@ -322,26 +330,42 @@ static int scan_libsvm(struct reader *r)
     return 0;
 }
 
-int reader_open(struct reader *r, const char *path, int format, char delimiter,
-                const char *label, size_t n_features)
+int reader_open_file(struct reader *r, FILE *f, const char *name, int format, char delimiter,
+                     const char *label, size_t n_features)
 {
     memset(r, 0, sizeof *r);
-    r->path = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    r->f = f;
+    r->path = name;
     r->format = format;
     r->delimiter = delimiter ? delimiter : ',';
-    r->f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!r->f) {
-        snprintf(r->err, sizeof r->err, "%s: %s", path, strerror(errno));
-        return -1;
-    }
     if (format == FORMAT_CSV)
         return open_csv(r, label);
     r->n_features = n_features;
+    if (n_features > READER_MAX_FEATURES) {
+        snprintf(r->err, sizeof r->err, "%s: %zu features is too many", r->path, n_features);
+        return -1;
+    }
     if (n_features)
         return 0;
     if (r->f == stdin)
         return fail(r, 0, "libsvm input from stdin needs --features N");
     return scan_libsvm(r);
+}
+
+int reader_open(struct reader *r, const char *path, int format, char delimiter,
+                const char *label, size_t n_features)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) {
+        memset(r, 0, sizeof *r);
+        r->path = path;
+        snprintf(r->err, sizeof r->err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = reader_open_file(r, f, f == stdin ? "<stdin>" : path, format, delimiter, label,
+                              n_features);
+    r->owns_file = f != stdin;
+    return rc;
 }
 
 long reader_rows(struct reader *r, double *X, double *y, size_t max_rows)
@@ -363,7 +387,7 @@ long reader_rows(struct reader *r, double *X, double *y, size_t max_rows)
 
 void reader_close(struct reader *r)
 {
-    if (r->f && r->f != stdin)
+    if (r->f && r->owns_file)
         fclose(r->f);
     free(r->line);
     r->f = NULL;

@@ -17,6 +17,7 @@ enum reader_labels {
 
 struct reader {
     FILE *f;
+    int owns_file;          /* reader_close closes f (reader_open opened it) */
     const char *path;       /* for messages; "-" is stdin */
     int format;
     char delimiter;         /* CSV */
@@ -37,6 +38,10 @@ struct reader {
  * given for stdin (0 = scan the file first). Returns 0 or -1 with r->err set. */
 int reader_open(struct reader *r, const char *path, int format, char delimiter,
                 const char *label, size_t n_features);
+/* As reader_open, on a stream the caller opened (and closes after reader_close); name is used
+ * in messages. libsvm with n_features 0 scans f first and rewinds it, so f must be seekable. */
+int reader_open_file(struct reader *r, FILE *f, const char *name, int format, char delimiter,
+                     const char *label, size_t n_features);
 /* Reads up to max_rows rows into X (max_rows x n_features) and y. Returns the number read
  * (0 at the end), or -1 with r->err set: "path:line:column: message", the column counted in
  * characters from 1 at the start of the offending cell or field. */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,12 +261,17 @@ static int read_all(struct reader *r, double **X, double **y, size_t *n)
 {
     size_t cap = 1024, d = r->n_features;
     *n = 0;
+    *X = *y = NULL;
+    if (d > SIZE_MAX / sizeof(double) / 2 / cap) /* room to double cap once */
+        return die("%s: too many features to hold rows in memory", r->path);
     *X = malloc(cap * d * sizeof(double));
     *y = malloc(cap * sizeof(double));
     for (;;) {
         if (!*X || !*y)
             return die("out of memory reading %s", r->path);
         if (*n == cap) {
+            if (cap > SIZE_MAX / sizeof(double) / 2 / d)
+                return die("out of memory reading %s", r->path);
             cap *= 2;
             double *nx = realloc(*X, cap * d * sizeof(double)), *ny = NULL;
             if (nx)
