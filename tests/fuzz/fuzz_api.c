@@ -1,6 +1,8 @@
 /*
  * Random sequences of API calls with random arguments on small models (up to 4 features,
- * 5 classes, 8 rows per call), two model slots and three stream slots. After every call:
+ * 5 classes, 8 rows per call), two model slots and three stream slots; models and streams are
+ * allocated, made through a failing caller allocator, or placed in caller buffers (the no-heap
+ * path). After every call:
  *  - the status is one of the pinned codes; rill_model_error is never NULL, is "" after a
  *    successful non-const call and says something after a failed one;
  *  - every live model's weights are finite;
@@ -26,6 +28,7 @@
 
 struct slot {
     rill_model *m;
+    void *buf;          /* the caller buffer of a model made by rill_model_init_static */
     double grad[MAX_W]; /* the last rill_gradient sums on this model */
     double loss;
     double rows;
@@ -33,6 +36,7 @@ struct slot {
 
 struct sslot {
     rill_stream *s;
+    void *buf;          /* rill_stream_init_static's buffer */
     int model;
 };
 
@@ -100,27 +104,34 @@ static size_t rows(struct state *st, const rill_model *m, double *X, double *y)
     return n;
 }
 
+static void free_stream(struct sslot *ss)
+{
+    rill_stream_free(ss->s);
+    free(ss->buf);
+    ss->s = NULL;
+    ss->buf = NULL;
+}
+
 static void free_streams_of(struct state *st, int model)
 {
-    for (int i = 0; i < N_STREAMS; i++) {
-        if (st->streams[i].s && st->streams[i].model == model) {
-            rill_stream_free(st->streams[i].s);
-            st->streams[i].s = NULL;
-        }
-    }
+    for (int i = 0; i < N_STREAMS; i++)
+        if (st->streams[i].s && st->streams[i].model == model)
+            free_stream(&st->streams[i]);
 }
 
 static void drop_model(struct state *st, int i)
 {
     free_streams_of(st, i);
     rill_model_free(st->models[i].m);
+    free(st->models[i].buf);
     memset(&st->models[i], 0, sizeof st->models[i]);
 }
 
-static void place_model(struct state *st, int i, rill_model *m)
+static void place_model(struct state *st, int i, rill_model *m, void *buf)
 {
     drop_model(st, i);
     st->models[i].m = m;
+    st->models[i].buf = buf;
     FZ_CHECK(rill_model_set_progress(m, on_progress, st) == RILL_OK);
 }
 
@@ -213,12 +224,33 @@ static void op_new(struct state *st, int slot)
                            (loss == RILL_SOFTMAX && k >= 2));
     rill_model *const sentinel = (rill_model *)&sentinel;
     rill_model *m = sentinel;
-    int plain = fz_pick(&st->f, 4) == 0;
-    int failed = st->heap.failed;
-    int rc = plain ? rill_model_new(&m, loss, d, k) : rill_model_new_alloc(&m, loss, d, k, &st->alloc);
+    const unsigned how = fz_pick(&st->f, 4);
+    const int failed = st->heap.failed;
+    int rc, short_buf = 0;
+    void *buf = NULL;
+    if (how == 0) {
+        rc = rill_model_new(&m, loss, d, k);
+    } else if (how == 1) { /* in a caller buffer of exactly the size asked for, or 8 bytes less */
+        size_t size = 0;
+        rc = rill_model_workspace_size(loss, d, k, &size);
+        if (rc == RILL_OK) {
+            FZ_CHECK(size >= 64);
+            short_buf = fz_pick(&st->f, 8) == 0;
+            size -= short_buf ? 8 : 0;
+            buf = malloc(size);
+            FZ_CHECK(buf != NULL);
+            rc = rill_model_init_static(&m, buf, size, loss, d, k);
+            FZ_CHECK(rc == (short_buf ? RILL_ERANGE : RILL_OK));
+        }
+    } else {
+        rc = rill_model_new_alloc(&m, loss, d, k, &st->alloc);
+    }
     FZ_CHECK(fz_status_ok(rc));
     if (rc != RILL_OK) {
+        free(buf);
         FZ_CHECK(m == sentinel);
+        if (short_buf)
+            return;
         if (loss < RILL_SQUARED || loss > RILL_SOFTMAX)
             FZ_CHECK(rc == RILL_EUNSUPPORTED || rc == RILL_EINVAL);
         else if (!valid)
@@ -229,7 +261,7 @@ static void op_new(struct state *st, int slot)
     }
     FZ_CHECK(valid);
     FZ_CHECK(rill_model_error(m)[0] == '\0');
-    place_model(st, slot, m);
+    place_model(st, slot, m, buf);
 }
 
 static void op_load_or_clone(struct state *st, int from, int to, int clone)
@@ -251,7 +283,9 @@ static void op_load_or_clone(struct state *st, int from, int to, int clone)
     }
     FZ_CHECK(fz_status_ok(rc));
     if (rc != RILL_OK) {
-        FZ_CHECK(rc == RILL_ENOMEM && st->heap.failed != failed && m == sentinel);
+        FZ_CHECK(m == sentinel);
+        FZ_CHECK((rc == RILL_ENOMEM && st->heap.failed != failed) ||
+                 (rc == RILL_EUNSUPPORTED && clone && st->models[from].buf));
         free(blob);
         return;
     }
@@ -261,26 +295,39 @@ static void op_load_or_clone(struct state *st, int from, int to, int clone)
     fz_check_same_params(src, m);
     free(blob);
     free(blob2);
-    place_model(st, to, m); /* may replace the source: its streams go first */
+    place_model(st, to, m, NULL); /* may replace the source: its streams go first */
 }
 
 static void op_stream_new(struct state *st, int mi, int si)
 {
     static const int modes[] = {RILL_STREAM_STEP, RILL_STREAM_PASS, RILL_STREAM_EXACT, 0, 4};
     rill_model *m = st->models[mi].m;
-    if (st->streams[si].s) {
-        rill_stream_free(st->streams[si].s);
-        st->streams[si].s = NULL;
-    }
-    size_t batch = fz_pick(&st->f, 5);
+    free_stream(&st->streams[si]);
+    size_t batch = fz_pick(&st->f, 5), size = 0;
     int mode = modes[fz_pick(&st->f, sizeof modes / sizeof modes[0])];
     rill_stream *const sentinel = (rill_stream *)&sentinel;
     rill_stream *s = sentinel;
+    void *buf = NULL;
     struct before b;
-    snap(st, m, &b);
-    int rc = rill_stream_new(&s, m, batch, mode);
+    int rc;
+    if (fz_pick(&st->f, 3) == 0) { /* in a caller buffer */
+        rc = rill_stream_workspace_size(m, batch, mode, &size);
+        FZ_CHECK(fz_status_ok(rc));
+        if (rc != RILL_OK)
+            FZ_CHECK(batch == 0 || mode < RILL_STREAM_STEP || mode > RILL_STREAM_EXACT ||
+                     mode == RILL_STREAM_EXACT);
+        size = rc == RILL_OK ? size - (fz_pick(&st->f, 8) == 0 ? 8 : 0) : 64;
+        buf = malloc(size);
+        FZ_CHECK(buf != NULL);
+        snap(st, m, &b);
+        rc = rill_stream_init_static(&s, buf, size, m, batch, mode);
+    } else {
+        snap(st, m, &b);
+        rc = rill_stream_new(&s, m, batch, mode);
+    }
     after(st, m, &b, rc, ONE_STEP);
     if (rc != RILL_OK) {
+        free(buf);
         FZ_CHECK(s == sentinel);
         if (mode < RILL_STREAM_STEP || mode > RILL_STREAM_EXACT)
             FZ_CHECK(rc == RILL_EUNSUPPORTED);
@@ -288,6 +335,7 @@ static void op_stream_new(struct state *st, int mi, int si)
     }
     FZ_CHECK(batch >= 1 && s != sentinel && s != NULL);
     st->streams[si].s = s;
+    st->streams[si].buf = buf;
     st->streams[si].model = mi;
 }
 
@@ -392,9 +440,7 @@ static void step_once(struct state *st)
         break;
     }
     case 12: { /* stream_free */
-        struct sslot *ss = &st->streams[fz_pick(f, N_STREAMS)];
-        rill_stream_free(ss->s);
-        ss->s = NULL;
+        free_stream(&st->streams[fz_pick(f, N_STREAMS)]);
         break;
     }
     case 13: /* save + load into a slot */
