@@ -95,7 +95,19 @@ void fz_check_roundtrip(rill_model *m, const double *X, const double *y, size_t 
     b1 = (free(b1), fz_save(m, &n1));
     b2 = fz_save(l, &n2);
     FZ_CHECK(n1 == n2 && memcmp(b1, b2, n1) == 0);
-    if (rm == RILL_OK) {
+    /* ... and so does a short rill_fit (batch or stochastic epochs, as the model is set). */
+    rm = rill_model_set(m, RILL_MAX_EPOCHS, 2.0);
+    rl = rill_model_set(l, RILL_MAX_EPOCHS, 2.0);
+    FZ_CHECK(rm == RILL_OK && rl == RILL_OK);
+    rm = rill_fit(m, X, y, n);
+    rl = rill_fit(l, X, y, n);
+    FZ_CHECK(rm == rl && fz_status_ok(rm));
+    free(b1);
+    free(b2);
+    b1 = fz_save(m, &n1);
+    b2 = fz_save(l, &n2);
+    FZ_CHECK(n1 == n2 && memcmp(b1, b2, n1) == 0);
+    { /* finite weights, also after RILL_EDIVERGED (the last finite state) */
         size_t nw = rill_model_n_weights(m);
         double *w = malloc(nw * sizeof(double));
         FZ_CHECK(w && rill_model_weights(m, w, nw) == RILL_OK);

@@ -14,7 +14,8 @@ void fz_check_same_params(const rill_model *a, const rill_model *b);
 void fz_check_same_predictions(const rill_model *a, const rill_model *b, const double *X,
                                size_t n);
 /* save -> load -> save gives the same bytes; the loaded model and a clone predict the same
- * bits as m on X; continued training (one step on X, y) stays bit-identical. */
+ * bits as m on X; continued training (one step on X, y, then a two-epoch rill_fit) stays
+ * bit-identical. Changes m (the training). */
 void fz_check_roundtrip(rill_model *m, const double *X, const double *y, size_t n);
 /* A few rows for m: X (n x d) and valid labels y, from the cursor. Caller frees both. */
 void fz_rows(struct fz *f, const rill_model *m, size_t n, double **X, double **y);
