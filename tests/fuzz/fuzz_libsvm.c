@@ -1,7 +1,7 @@
 /*
  * The command's libsvm reader on arbitrary text. The first bytes choose the feature count
- * (0 = scan the file first, as for a named file; else as given by --features), what a label
- * may be and the rows per read; the rest is the file. As for CSV: rows or a located message,
+ * (0 = scan the file first, as for a named file; else as given by --features, up to
+ * SIZE_MAX), what a label may be and the rows per read; the rest is the file. As for CSV: rows or a located message,
  * finite values, allowed labels, and the same result in any chunking.
  */
 #include "fzreader.h"
@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz f = {data, size};
     const unsigned nf = fz_u8(&f);
-    const size_t n_features = nf < 128 ? 0 : nf - 127;
+    const size_t n_features = nf < 128 ? 0 : nf == 255 ? (size_t)-1 : nf - 127;
     const unsigned opts = fz_u8(&f);
     const size_t chunk = 1 + opts % 16;
     const int labels = (int)(opts >> 4) & 3;
