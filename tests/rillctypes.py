@@ -16,7 +16,8 @@ OK, EINVAL, ENOMEM, EDATA, EDIVERGED, EFORMAT, ESTATE, ERANGE, EUNSUPPORTED = 0,
 SQUARED, LOGISTIC, SOFTMAX = 1, 2, 3
 # rill_param
 LEARNING_RATE, SCHEDULE, POWER_T, L2, L1, FIT_INTERCEPT, MAX_EPOCHS, TOL, BATCH_ROWS, AVERAGE, SEED = range(1, 12)
-STAT_EPOCHS, STAT_STEPS, STAT_ROWS, STAT_LOSS, STAT_CONVERGED, STAT_STOPPED, STAT_PROGRESSIVE_LOSS = range(100, 107)
+(STAT_EPOCHS, STAT_STEPS, STAT_ROWS, STAT_LOSS, STAT_CONVERGED, STAT_STOPPED, STAT_PROGRESSIVE_LOSS,
+ STAT_STALLED) = range(100, 108)
 MODEL_LOSS, MODEL_N_FEATURES, MODEL_N_CLASSES = 200, 201, 202
 # rill_schedule
 SCHEDULE_CONSTANT, SCHEDULE_INVSCALING, SCHEDULE_OPTIMAL, SCHEDULE_ADAGRAD = 1, 2, 3, 4
@@ -46,6 +47,7 @@ PROTOTYPES = {
     "rill_apply_gradient": (c_int, [c_void_p, dp, c_double, c_double]),
     "rill_model_n_weights": (c_size_t, [c_void_p]),
     "rill_model_weights": (c_int, [c_void_p, dp, c_size_t]),
+    "rill_model_eval_point": (c_int, [c_void_p, dp, c_size_t]),
     "rill_model_set_weights": (c_int, [c_void_p, dp, c_size_t]),
     "rill_model_save": (c_int, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
     "rill_model_load": (c_int, [POINTER(c_void_p), c_void_p, c_size_t]),
@@ -54,6 +56,13 @@ PROTOTYPES = {
     "rill_stream_flush": (c_int, [c_void_p]),
     "rill_stream_free": (None, [c_void_p]),
     "rill_model_set_progress": (c_int, [c_void_p, PROGRESS, c_void_p]),
+    # caller allocator (a pointer to a rill_alloc struct) and caller buffers
+    "rill_model_new_alloc": (c_int, [POINTER(c_void_p), c_int, c_size_t, c_size_t, c_void_p]),
+    "rill_model_load_alloc": (c_int, [POINTER(c_void_p), c_void_p, c_size_t, c_void_p]),
+    "rill_model_workspace_size": (c_int, [c_int, c_size_t, c_size_t, POINTER(c_size_t)]),
+    "rill_model_init_static": (c_int, [POINTER(c_void_p), c_void_p, c_size_t, c_int, c_size_t, c_size_t]),
+    "rill_stream_workspace_size": (c_int, [c_void_p, c_size_t, c_int, POINTER(c_size_t)]),
+    "rill_stream_init_static": (c_int, [POINTER(c_void_p), c_void_p, c_size_t, c_void_p, c_size_t, c_int]),
 }
 
 
@@ -170,6 +179,12 @@ class Model:
         """(n_outputs, n_features + 1): one row per output, the intercept last."""
         w = np.empty(self.n_weights())
         self._check(self.lib.rill_model_weights(self.h, ptr(w), w.size))
+        return w.reshape(self.n_outputs, self.n_features + 1)
+
+    def eval_point(self):
+        """Where the next rill_gradient evaluates, in the layout of weights()."""
+        w = np.empty(self.n_weights())
+        self._check(self.lib.rill_model_eval_point(self.h, ptr(w), w.size))
         return w.reshape(self.n_outputs, self.n_features + 1)
 
     def set_weights(self, w):

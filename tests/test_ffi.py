@@ -318,5 +318,46 @@ check("progress callback: once per epoch; nonzero return stops (RILL_STAT_STOPPE
 check("rill_version_string matches rill_version", lib.rill_version_string().decode() ==
       "%d.%d.%d" % (lib.rill_version() >> 16, lib.rill_version() >> 8 & 255, lib.rill_version() & 255))
 
+# The bindings declare every export of lib/rill.sym (a new function needs a prototype here).
+sym = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib", "rill.sym")
+with open(sym) as f:
+    exports = {line.strip().rstrip(";") for line in f if line.strip().startswith("rill_")}
+check("rillctypes declares every export of lib/rill.sym", exports == set(rc.PROTOTYPES),
+      "missing %s, extra %s" % (sorted(exports - set(rc.PROTOTYPES)), sorted(set(rc.PROTOTYPES) - exports)))
+
+# The evaluation point: the weights between searches, a trial point during one; a worker set
+# to it computes the same sums as the model itself.
+m_ep = rc.Model(lib, rc.LOGISTIC, d, 2).set(rc.L2, l2)
+same_point = True
+for _ in range(6):
+    g, ls = m_ep.gradient(Xd, yb)
+    worker = rc.Model(lib, rc.LOGISTIC, d, 2)
+    worker.set_weights(m_ep.eval_point())
+    g2, ls2 = worker.gradient(Xd, yb)
+    same_point = same_point and np.array_equal(g, g2) and ls == ls2
+    m_ep.apply_gradient(g, ls, len(yb))
+check("rill_model_eval_point: a worker at the point computes the model's own sums", same_point)
+
+# The no-heap path through ctypes: a model in a numpy buffer.
+size = ctypes.c_size_t()
+ok = lib.rill_model_workspace_size(rc.SQUARED, d, 0, ctypes.byref(size)) == rc.OK
+buf = np.zeros(size.value // 8 + 8)
+addr = buf.ctypes.data
+addr_aligned = (addr + 63) & ~63
+h = ctypes.c_void_p()
+ok = ok and lib.rill_model_init_static(ctypes.byref(h), ctypes.c_void_p(addr_aligned),
+                                       size.value, rc.SQUARED, d, 0) == rc.OK
+if ok:
+    ok = lib.rill_model_set(h, rc.L2, l2) == rc.OK and \
+        lib.rill_fit(h, rc.ptr(Xd), rc.ptr(yd), n) == rc.OK
+    w_static = np.empty(d + 1)
+    ok = ok and lib.rill_model_weights(h, rc.ptr(w_static), d + 1) == rc.OK
+    heap = rc.Model(lib, rc.SQUARED, d, 0).set(rc.L2, l2)
+    heap.fit(Xd, yd)
+    ok = ok and np.array_equal(w_static, heap.weights().ravel())
+    lib.rill_model_free(h)
+check("rill_model_init_static in a numpy buffer: fit equals the heap model's", ok,
+      "%d bytes" % size.value)
+
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
