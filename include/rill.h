@@ -262,7 +262,7 @@ RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, 
  * backtracks, or refuses with RILL_EDIVERGED at the accepted point.
  * Returns RILL_OK; RILL_EINVAL (NULL m, X, y or loss_sum; n_rows 0); RILL_ERANGE (n_rows x
  * n_features doubles overflow size_t); RILL_EDATA (the row and column are not recorded: m is const;
- * validate with rill_fit or a stream to get them).
+ * validate with rill_fit or a stream to get them; grad_sum and *loss_sum are then unspecified).
  */
 RILL_API int rill_gradient(const rill_model *m, const double *X, const double *y, size_t n_rows,
                            double *grad_sum, double *loss_sum);

@@ -112,6 +112,8 @@ int rl_validate(const rill_model *m, const double *X, const double *y, size_t n_
 int rl_check_data(rill_model *m, const char *call, const double *X, const double *y,
                      size_t n_rows, size_t row_offset);
 int rl_all_finite(const double *v, size_t n);
+/* 1 when every target or label in y is valid for the loss (X is not looked at). */
+int rl_labels_ok(const rill_model *m, const double *y, size_t n_rows);
 
 /* ---- memory (model.c) */
 void *rl_alloc(const rill_alloc *a, size_t size);

@@ -1,11 +1,14 @@
 /*
  * The gradient kernels: loss and gradient sums of a chunk of rows in one fused pass.
  *
- * Canonical summation: the portable kernel adds each row's loss and gradient into the
- * caller's running sums in row order. A stream that passes its running sums chunk after chunk
- * therefore gets the same bits as one call over all rows, however the rows are chunked. The
- * CBLAS kernel works on blocks of RILL_BLOCK_ROWS rows (fewer for many classes), aligned to
- * the first row of the call, and accumulates each block into the sums with beta = 1.
+ * Canonical summation: the portable kernel adds each row's loss into the caller's running
+ * sum in row order, and the gradients of groups of RL_GROUP rows (counted from the call's
+ * first row; the last n % RL_GROUP rows one by one) into the running gradient sums, group
+ * after group. RL_GROUP divides RILL_BLOCK_ROWS, so chunks split at multiples of the block
+ * (a stream's micro-batches of a multiple of 64 rows, rill_gradient's validation blocks) give
+ * the same bits as one call over all rows. The CBLAS kernel works on blocks of
+ * RILL_BLOCK_ROWS rows (fewer for many classes), aligned to the first row of the call, and
+ * accumulates each block into the sums with beta = 1.
  */
 #include <math.h>
 
@@ -48,8 +51,70 @@ static double loss_deriv(int loss, double z, double t, double *deriv)
         *deriv = r;
         return 0.5 * r * r;
     }
-    *deriv = rl_sigmoid(z) - t;
-    return rl_softplus(z) - t * z;
+    return rl_logistic(z, t, deriv);
+}
+
+/* Rows per pass of the binary kernel: one sweep of w scores RL_GROUP rows (independent
+ * accumulators keep the FPU busy), one sweep of the gradient adds their RL_GROUP terms. */
+#define RL_GROUP 4
+
+/* Scores of RL_GROUP rows: each one exactly score() (same accumulators, same order). Plain
+ * scalars, not an array: the compiler keeps them in (vector) registers. */
+static void score4(const double *restrict w, const double *restrict x, size_t d, double *z)
+{
+    const double *x0 = x, *x1 = x + d, *x2 = x + 2 * d, *x3 = x + 3 * d;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    double c0 = 0, c1 = 0, c2 = 0, c3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+    size_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+        const double w0 = w[j], w1 = w[j + 1], w2 = w[j + 2], w3 = w[j + 3];
+        a0 += w0 * x0[j], a1 += w1 * x0[j + 1], a2 += w2 * x0[j + 2], a3 += w3 * x0[j + 3];
+        b0 += w0 * x1[j], b1 += w1 * x1[j + 1], b2 += w2 * x1[j + 2], b3 += w3 * x1[j + 3];
+        c0 += w0 * x2[j], c1 += w1 * x2[j + 1], c2 += w2 * x2[j + 2], c3 += w3 * x2[j + 3];
+        e0 += w0 * x3[j], e1 += w1 * x3[j + 1], e2 += w2 * x3[j + 2], e3 += w3 * x3[j + 3];
+    }
+    for (; j < d; j++) {
+        a0 += w[j] * x0[j], b0 += w[j] * x1[j];
+        c0 += w[j] * x2[j], e0 += w[j] * x3[j];
+    }
+    z[0] = ((a0 + a2) + (a1 + a3)) + w[d];
+    z[1] = ((b0 + b2) + (b1 + b3)) + w[d];
+    z[2] = ((c0 + c2) + (c1 + c3)) + w[d];
+    z[3] = ((e0 + e2) + (e1 + e3)) + w[d];
+}
+
+/* g += sum over the group of r_i x_i, the group's terms added pairwise. */
+static void axpy4(double *restrict g, const double *r, const double *restrict x, size_t d)
+{
+    const double *x0 = x, *x1 = x + d, *x2 = x + 2 * d, *x3 = x + 3 * d;
+    const double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
+    for (size_t j = 0; j < d; j++)
+        g[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j]);
+    g[d] += (r0 + r1) + (r2 + r3);
+}
+
+static double binary_rows(int loss, size_t d, const double *w, const double *X, const double *y,
+                          size_t n, double *grad_sum, double l)
+{
+    size_t i = 0;
+    for (; i + RL_GROUP <= n; i += RL_GROUP) {
+        double z[RL_GROUP], r[RL_GROUP];
+        score4(w, X + i * d, d, z);
+        for (int q = 0; q < RL_GROUP; q++)
+            l += loss_deriv(loss, z[q], y[i + q], &r[q]);
+        if (grad_sum)
+            axpy4(grad_sum, r, X + i * d, d);
+    }
+    for (; i < n; i++) {
+        const double *x = X + i * d;
+        double g;
+        l += loss_deriv(loss, score(w, x, d), y[i], &g);
+        if (grad_sum) {
+            axpy(grad_sum, g, x, d);
+            grad_sum[d] += g;
+        }
+    }
+    return l;
 }
 
 /* Softmax row: scores in z (k of them) or, with z NULL, recomputed (streaming log-sum-exp). */
@@ -91,19 +156,12 @@ void rl_block_portable(int loss, size_t d, size_t k, const double *w, const doub
     double z[RL_STACK_SCORES];
     double *zbuf = k <= RL_STACK_SCORES ? z : NULL;
     double l = *loss_sum;
-    for (size_t i = 0; i < n; i++) {
-        const double *x = X + i * d;
-        if (loss == RILL_SOFTMAX) {
-            l += softmax_row(w, x, d, k, (size_t)y[i], zbuf, grad_sum);
-        } else {
-            double g;
-            l += loss_deriv(loss, score(w, x, d), y[i], &g);
-            if (grad_sum) {
-                axpy(grad_sum, g, x, d);
-                grad_sum[d] += g;
-            }
-        }
+    if (loss != RILL_SOFTMAX) {
+        *loss_sum = binary_rows(loss, d, w, X, y, n, grad_sum, l);
+        return;
     }
+    for (size_t i = 0; i < n; i++)
+        l += softmax_row(w, X + i * d, d, k, (size_t)y[i], zbuf, grad_sum);
     *loss_sum = l;
 }
 

@@ -351,15 +351,23 @@ int rill_gradient(const rill_model *m, const double *X, const double *y, size_t 
         return RILL_EINVAL;
     if (rl_check_rows_size(n_rows, m->n_features))
         return RILL_ERANGE;
-    size_t row, col;
-    const char *why;
-    int rc = rl_validate(m, X, y, n_rows, &row, &col, &why);
-    if (rc)
-        return rc;
+    /* One pass over X: NaN or Inf in a row makes its loss non-finite, so the kernel's loss
+     * sum tells whether X needs the full scan (labels, which can be wrong but finite, are
+     * checked first; they are 1/n_features of the data). On RILL_EDATA the outputs are
+     * unspecified. */
+    if (!rl_labels_ok(m, y, n_rows))
+        return RILL_EDATA;
     if (grad_sum)
         memset(grad_sum, 0, m->n_weights * sizeof(double));
     *loss_sum = 0.0;
     rl_kernel_sums(m, rl_eval_point(m), X, y, n_rows, grad_sum, loss_sum);
+    if (!isfinite(*loss_sum)) {
+        size_t row, col;
+        const char *why;
+        int rc = rl_validate(m, X, NULL, n_rows, &row, &col, &why);
+        if (rc)
+            return rc;
+    }
     return RILL_OK;
 }
 
