@@ -11,6 +11,7 @@
  * accumulates each block into the sums with beta = 1.
  */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 #include "loss_math.h"
@@ -58,30 +59,63 @@ static double loss_deriv(int loss, double z, double t, double *deriv)
  * accumulators keep the FPU busy), one sweep of the gradient adds their RL_GROUP terms. */
 #define RL_GROUP 4
 
-/* Scores of RL_GROUP rows: each one exactly score() (same accumulators, same order). Plain
- * scalars, not an array: the compiler keeps them in (vector) registers. */
+/* Scores of RL_GROUP rows, each one exactly score(): accumulator q of a row takes the
+ * products j = q mod 4, combined as (s0 + s2) + (s1 + s3). With GCC or Clang on a host with
+ * SIMD the four accumulators of a row are one vector of four lanes (lane q is accumulator q:
+ * the same operations in the same order, so the same bits), held as two 2-lane vectors;
+ * elsewhere plain scalars. */
+#if defined(__GNUC__) && (defined(__SSE2__) || defined(__ARM_NEON) || defined(__aarch64__))
+typedef double rl_v2 __attribute__((vector_size(16)));
+
+#define RL_LOAD2(v, p) memcpy(&(v), (p), sizeof(v))
+
+/* Lanes (0, 1) in lo, (2, 3) in hi; the tail goes to accumulator 0. */
+static double finish(rl_v2 lo, rl_v2 hi, const double *w, const double *x, size_t j, size_t d)
+{
+    double s0 = lo[0];
+    for (; j < d; j++)
+        s0 += w[j] * x[j];
+    return ((s0 + hi[0]) + (lo[1] + hi[1])) + w[d];
+}
+
 static void score4(const double *restrict w, const double *restrict x, size_t d, double *z)
 {
     const double *x0 = x, *x1 = x + d, *x2 = x + 2 * d, *x3 = x + 3 * d;
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-    double c0 = 0, c1 = 0, c2 = 0, c3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+    rl_v2 a = {0, 0}, ah = a, b = a, bh = a, c = a, ch = a, e = a, eh = a;
     size_t j = 0;
     for (; j + 4 <= d; j += 4) {
-        const double w0 = w[j], w1 = w[j + 1], w2 = w[j + 2], w3 = w[j + 3];
-        a0 += w0 * x0[j], a1 += w1 * x0[j + 1], a2 += w2 * x0[j + 2], a3 += w3 * x0[j + 3];
-        b0 += w0 * x1[j], b1 += w1 * x1[j + 1], b2 += w2 * x1[j + 2], b3 += w3 * x1[j + 3];
-        c0 += w0 * x2[j], c1 += w1 * x2[j + 1], c2 += w2 * x2[j + 2], c3 += w3 * x2[j + 3];
-        e0 += w0 * x3[j], e1 += w1 * x3[j + 1], e2 += w2 * x3[j + 2], e3 += w3 * x3[j + 3];
+        rl_v2 w0, w1, v;
+        RL_LOAD2(w0, w + j);
+        RL_LOAD2(w1, w + j + 2);
+        RL_LOAD2(v, x0 + j);
+        a += w0 * v;
+        RL_LOAD2(v, x0 + j + 2);
+        ah += w1 * v;
+        RL_LOAD2(v, x1 + j);
+        b += w0 * v;
+        RL_LOAD2(v, x1 + j + 2);
+        bh += w1 * v;
+        RL_LOAD2(v, x2 + j);
+        c += w0 * v;
+        RL_LOAD2(v, x2 + j + 2);
+        ch += w1 * v;
+        RL_LOAD2(v, x3 + j);
+        e += w0 * v;
+        RL_LOAD2(v, x3 + j + 2);
+        eh += w1 * v;
     }
-    for (; j < d; j++) {
-        a0 += w[j] * x0[j], b0 += w[j] * x1[j];
-        c0 += w[j] * x2[j], e0 += w[j] * x3[j];
-    }
-    z[0] = ((a0 + a2) + (a1 + a3)) + w[d];
-    z[1] = ((b0 + b2) + (b1 + b3)) + w[d];
-    z[2] = ((c0 + c2) + (c1 + c3)) + w[d];
-    z[3] = ((e0 + e2) + (e1 + e3)) + w[d];
+    z[0] = finish(a, ah, w, x0, j, d);
+    z[1] = finish(b, bh, w, x1, j, d);
+    z[2] = finish(c, ch, w, x2, j, d);
+    z[3] = finish(e, eh, w, x3, j, d);
 }
+#else
+static void score4(const double *restrict w, const double *restrict x, size_t d, double *z)
+{
+    for (int r = 0; r < RL_GROUP; r++)
+        z[r] = score(w, x + r * d, d);
+}
+#endif
 
 /* g += sum over the group of r_i x_i, the group's terms added pairwise. */
 static void axpy4(double *restrict g, const double *r, const double *restrict x, size_t d)
@@ -93,17 +127,36 @@ static void axpy4(double *restrict g, const double *r, const double *restrict x,
     g[d] += (r0 + r1) + (r2 + r3);
 }
 
+/* Rows whose losses are computed side by side: enough independent work to hide the latency
+ * of the logistic's polynomials. A multiple of RL_GROUP. */
+#define RL_SPAN 16
+
 static double binary_rows(int loss, size_t d, const double *w, const double *X, const double *y,
                           size_t n, double *grad_sum, double l)
 {
     size_t i = 0;
-    for (; i + RL_GROUP <= n; i += RL_GROUP) {
-        double z[RL_GROUP], r[RL_GROUP];
-        score4(w, X + i * d, d, z);
-        for (int q = 0; q < RL_GROUP; q++)
-            l += loss_deriv(loss, z[q], y[i + q], &r[q]);
+    while (i + RL_GROUP <= n) {
+        double z[RL_SPAN], r[RL_SPAN], lq[RL_SPAN];
+        const size_t left = (n - i) / RL_GROUP * RL_GROUP;
+        const size_t span = left < RL_SPAN ? left : RL_SPAN;
+        for (size_t q = 0; q < span; q += RL_GROUP)
+            score4(w, X + (i + q) * d, d, z + q);
+        /* the losses side by side (these loops vectorize), added in row order */
+        if (loss == RILL_SQUARED) {
+            for (size_t q = 0; q < span; q++) {
+                r[q] = z[q] - y[i + q];
+                lq[q] = 0.5 * r[q] * r[q];
+            }
+        } else {
+            for (size_t q = 0; q < span; q++)
+                lq[q] = rl_logistic(z[q], y[i + q], &r[q]);
+        }
+        for (size_t q = 0; q < span; q++)
+            l += lq[q];
         if (grad_sum)
-            axpy4(grad_sum, r, X + i * d, d);
+            for (size_t q = 0; q < span; q += RL_GROUP)
+                axpy4(grad_sum, r + q, X + (i + q) * d, d);
+        i += span;
     }
     for (; i < n; i++) {
         const double *x = X + i * d;
