@@ -11,7 +11,6 @@
  * accumulates each block into the sums with beta = 1.
  */
 #include <math.h>
-#include <string.h>
 
 #include "internal.h"
 #include "loss_math.h"
@@ -59,63 +58,13 @@ static double loss_deriv(int loss, double z, double t, double *deriv)
  * accumulators keep the FPU busy), one sweep of the gradient adds their RL_GROUP terms. */
 #define RL_GROUP 4
 
-/* Scores of RL_GROUP rows, each one exactly score(): accumulator q of a row takes the
- * products j = q mod 4, combined as (s0 + s2) + (s1 + s3). With GCC or Clang on a host with
- * SIMD the four accumulators of a row are one vector of four lanes (lane q is accumulator q:
- * the same operations in the same order, so the same bits), held as two 2-lane vectors;
- * elsewhere plain scalars. */
-#if defined(__GNUC__) && (defined(__SSE2__) || defined(__ARM_NEON) || defined(__aarch64__))
-typedef double rl_v2 __attribute__((vector_size(16)));
-
-#define RL_LOAD2(v, p) memcpy(&(v), (p), sizeof(v))
-
-/* Lanes (0, 1) in lo, (2, 3) in hi; the tail goes to accumulator 0. */
-static double finish(rl_v2 lo, rl_v2 hi, const double *w, const double *x, size_t j, size_t d)
-{
-    double s0 = lo[0];
-    for (; j < d; j++)
-        s0 += w[j] * x[j];
-    return ((s0 + hi[0]) + (lo[1] + hi[1])) + w[d];
-}
-
-static void score4(const double *restrict w, const double *restrict x, size_t d, double *z)
-{
-    const double *x0 = x, *x1 = x + d, *x2 = x + 2 * d, *x3 = x + 3 * d;
-    rl_v2 a = {0, 0}, ah = a, b = a, bh = a, c = a, ch = a, e = a, eh = a;
-    size_t j = 0;
-    for (; j + 4 <= d; j += 4) {
-        rl_v2 w0, w1, v;
-        RL_LOAD2(w0, w + j);
-        RL_LOAD2(w1, w + j + 2);
-        RL_LOAD2(v, x0 + j);
-        a += w0 * v;
-        RL_LOAD2(v, x0 + j + 2);
-        ah += w1 * v;
-        RL_LOAD2(v, x1 + j);
-        b += w0 * v;
-        RL_LOAD2(v, x1 + j + 2);
-        bh += w1 * v;
-        RL_LOAD2(v, x2 + j);
-        c += w0 * v;
-        RL_LOAD2(v, x2 + j + 2);
-        ch += w1 * v;
-        RL_LOAD2(v, x3 + j);
-        e += w0 * v;
-        RL_LOAD2(v, x3 + j + 2);
-        eh += w1 * v;
-    }
-    z[0] = finish(a, ah, w, x0, j, d);
-    z[1] = finish(b, bh, w, x1, j, d);
-    z[2] = finish(c, ch, w, x2, j, d);
-    z[3] = finish(e, eh, w, x3, j, d);
-}
-#else
+/* Scores of RL_GROUP rows, one row after the other (one stream through memory: faster than
+ * interleaving the rows' dot products). */
 static void score4(const double *restrict w, const double *restrict x, size_t d, double *z)
 {
     for (int r = 0; r < RL_GROUP; r++)
         z[r] = score(w, x + r * d, d);
 }
-#endif
 
 /* g += sum over the group of r_i x_i, the group's terms added pairwise. */
 static void axpy4(double *restrict g, const double *r, const double *restrict x, size_t d)
@@ -221,7 +170,9 @@ void rl_block_portable(int loss, size_t d, size_t k, const double *w, const doub
 void rl_kernel_sums(const rill_model *m, const double *w, const double *X, const double *y,
                     size_t n, double *grad_sum, double *loss_sum)
 {
-    rl_block_fn fn = rl_block_blas ? rl_block_blas : rl_block_portable;
+    /* CBLAS only where it wins: softmax scores K outputs per row with one dgemm per block.
+     * For one output the fused portable pass (one read of each row) beats dgemv twice. */
+    rl_block_fn fn = rl_block_blas && m->loss == RILL_SOFTMAX ? rl_block_blas : rl_block_portable;
     fn(m->loss, m->n_features, m->n_outputs, w, X, y, n, grad_sum, loss_sum);
 }
 

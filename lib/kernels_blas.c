@@ -28,8 +28,7 @@ static void block_binary(int loss, size_t d, const double *w, const double *X, c
                 r[i] = z - t;
                 l += 0.5 * r[i] * r[i];
             } else {
-                r[i] = rl_sigmoid(z) - t;
-                l += rl_softplus(z) - t * z;
+                l += rl_logistic(z, t, &r[i]);
             }
             gb += r[i];
         }

@@ -15,7 +15,11 @@ static double scalar_rate(const rill_model *m, double eta0, double t)
 {
     switch (m->schedule) {
     case RILL_SCHEDULE_CONSTANT: return eta0;
-    case RILL_SCHEDULE_INVSCALING: return eta0 / pow(t, m->power_t);
+    case RILL_SCHEDULE_INVSCALING: {
+        /* the usual exponents without a pow() call per step */
+        const double p = m->power_t;
+        return eta0 / (p == 0.25 ? sqrt(sqrt(t)) : p == 0.5 ? sqrt(t) : pow(t, p));
+    }
     case RILL_SCHEDULE_OPTIMAL: {
         double t0 = 1.0 / (m->l2 * eta0);
         return 1.0 / (m->l2 * (t0 + t));
@@ -44,8 +48,12 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
         double q = 0.0;
         for (size_t i = 0; i < n; i++) {
             const double *x = X + i * d;
-            for (size_t j = 0; j < d; j++)
-                q += weight_rate(m, rate, base + j, g[base + j]) * x[j] * x[j];
+            if (m->schedule != RILL_SCHEDULE_ADAGRAD)
+                for (size_t j = 0; j < d; j++)
+                    q += rate * x[j] * x[j];
+            else
+                for (size_t j = 0; j < d; j++)
+                    q += weight_rate(m, rate, base + j, g[base + j]) * x[j] * x[j];
         }
         q = q / (double)n + weight_rate(m, rate, base + d, g[base + d]);
         worst = q > worst ? q : worst;
@@ -58,44 +66,64 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
     return load > 1.0 ? 1.0 / load : 1.0;
 }
 
-int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows)
+/* One step. check_x: NULL when X is known to be finite, else the call's name: X is then
+ * scanned only if the loss came out non-finite (NaN or Inf in a row always makes it so), so
+ * a row is read once. Only scratch is written before the commit. */
+static int step_rows(rill_model *m, const double *X, const double *y, size_t n_rows,
+                     const char *check_x)
 {
     const size_t nw = m->n_weights;
     double *g = m->scratch, *next = m->scratch2;
-    if (m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0))
+    int rc;
+    if (m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0)) {
+        if (check_x && (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
+            return rc;
         return rl_fail(m, RILL_EINVAL, "rill_step: RILL_SCHEDULE_OPTIMAL needs RILL_L2 > 0");
-
-    double loss_sum = 0.0;
-    memset(g, 0, nw * sizeof(double));
-    rl_kernel_sums(m, m->w, X, y, n_rows, g, &loss_sum);
-    const double inv = 1.0 / (double)n_rows;
-    for (size_t j = 0; j < nw; j++) {
-        if (rl_is_intercept(m, j))
-            g[j] = m->fit_intercept ? g[j] * inv : 0.0;
-        else
-            g[j] = g[j] * inv + m->l2 * m->w[j];
     }
 
     const int automatic = !(m->learning_rate > 0.0);
+    /* the schedule's rate first: its sqrt or pow overlaps the kernel */
     double rate = scalar_rate(m, automatic ? 1.0 : m->learning_rate, m->stat_rows + 1.0);
+    double loss_sum = 0.0;
+    memset(g, 0, nw * sizeof(double));
+    rl_kernel_sums(m, m->w, X, y, n_rows, g, &loss_sum);
+    if (check_x && !isfinite(loss_sum) &&
+        (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
+        return rc;
+    const double inv = 1.0 / (double)n_rows;
+    const size_t d = m->n_features, stride = d + 1;
+    for (size_t base = 0; base < nw; base += stride) {
+        double *gc = g + base;
+        const double *wc = m->w + base;
+        for (size_t j = 0; j < d; j++)
+            gc[j] = gc[j] * inv + m->l2 * wc[j];
+        gc[d] = m->fit_intercept ? gc[d] * inv : 0.0;
+    }
+
     if (automatic)
         rate *= rate_cap(m, X, n_rows, rate, g);
-    for (size_t j = 0; j < nw; j++) {
-        /* AdaGrad: the rate eta0 / (sqrt(G) + eps) may overflow for a huge eta0; the step
-         * eta0 (g / (sqrt(G) + eps)) does not, and is 0 where g is. */
-        double eta = rate, v;
-        if (m->schedule == RILL_SCHEDULE_ADAGRAD) {
-            const double denom = sqrt(m->adagrad[j] + g[j] * g[j]) + RL_ADAGRAD_EPS;
-            eta = rate / denom;
-            v = m->w[j] - rate * (g[j] / denom);
-        } else {
-            v = m->w[j] - rate * g[j];
+    if (m->schedule != RILL_SCHEDULE_ADAGRAD && !(m->l1 > 0.0)) {
+        /* the common case: one rate, no proximal step */
+        for (size_t j = 0; j < nw; j++)
+            next[j] = m->w[j] - rate * g[j];
+    } else {
+        for (size_t j = 0, col = 0; j < nw; j++, col = col == d ? 0 : col + 1) {
+            /* AdaGrad: the rate eta0 / (sqrt(G) + eps) may overflow for a huge eta0; the step
+             * eta0 (g / (sqrt(G) + eps)) does not, and is 0 where g is. */
+            double eta = rate, v;
+            if (m->schedule == RILL_SCHEDULE_ADAGRAD) {
+                const double denom = sqrt(m->adagrad[j] + g[j] * g[j]) + RL_ADAGRAD_EPS;
+                eta = rate / denom;
+                v = m->w[j] - rate * (g[j] / denom);
+            } else {
+                v = m->w[j] - rate * g[j];
+            }
+            if (m->l1 > 0.0 && col != d) {
+                double t = eta * m->l1;
+                v = v > t ? v - t : (v < -t ? v + t : 0.0);
+            }
+            next[j] = v;
         }
-        if (m->l1 > 0.0 && !rl_is_intercept(m, j)) {
-            double t = eta * m->l1;
-            v = v > t ? v - t : (v < -t ? v + t : 0.0);
-        }
-        next[j] = v;
     }
     if (!isfinite(loss_sum) || !rl_all_finite(next, nw))
         return rl_fail(m, RILL_EDIVERGED,
@@ -125,6 +153,11 @@ int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows)
     return RILL_OK;
 }
 
+int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows)
+{
+    return step_rows(m, X, y, n_rows, NULL);
+}
+
 /* Argument checks shared by the calls that take (X, y, n_rows). */
 int rl_check_rows(rill_model *m, const char *call, const double *X, const double *y,
                   size_t n_rows)
@@ -144,6 +177,17 @@ int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows)
 {
     if (!m)
         return RILL_EINVAL;
-    int rc = rl_check_rows(m, "rill_step", X, y, n_rows);
-    return rc ? rc : rl_step(m, X, y, n_rows);
+    /* rl_check_rows without the scan of X, which step_rows does only when needed */
+    rl_clear_error(m);
+    if (!X || !y || n_rows == 0)
+        return rl_fail(m, RILL_EINVAL, "rill_step");
+    size_t cells;
+    if (rl_mul_size(n_rows, m->n_features, &cells))
+        return rl_fail(m, RILL_ERANGE, "rill_step");
+    int rc = rl_model_frozen(m, "rill_step");
+    if (rc)
+        return rc;
+    if (!rl_labels_ok(m, y, n_rows))
+        return rl_check_data(m, "rill_step", X, y, n_rows, 0);
+    return step_rows(m, X, y, n_rows, "rill_step");
 }
