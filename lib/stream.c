@@ -233,32 +233,40 @@ void rill_stream_free(rill_stream *s)
     rl_free(&a, s, s->alloc_size);
 }
 
-/* Runs the buffered micro-batch (full, or the remainder at flush). */
-static int run_batch(rill_stream *s)
+/* Runs one micro-batch of nb rows: the buffer, or (STEP, PASS) a whole micro-batch still in
+ * the caller's array. */
+static int run_rows(rill_stream *s, double *X, const double *y, size_t nb)
 {
     rill_model *m = s->m;
-    const size_t nb = s->buffered;
     int rc = RILL_OK;
-    if (nb == 0)
-        return RILL_OK;
     if (s->mode == RILL_STREAM_STEP) {
-        rc = rl_step(m, s->X, s->y, nb);
+        rc = rl_step(m, X, y, nb);
     } else if (s->mode == RILL_STREAM_PASS) {
         if (s->weight_sum == 0.0) { /* a new pass: sums start fresh at the evaluation point */
             memset(s->grad_sum, 0, m->n_weights * sizeof(double));
             s->loss_sum = 0.0;
             m->opt.stale = 0;
         }
-        rl_kernel_sums(m, rl_eval_point(m), s->X, s->y, nb, s->grad_sum, &s->loss_sum);
+        rl_kernel_sums(m, rl_eval_point(m), X, y, nb, s->grad_sum, &s->loss_sum);
         s->weight_sum += (double)nb;
     } else {
-        rl_moments_add(&s->mo, s->X, s->y, nb, m->n_features, s->batch_mean);
+        rl_moments_add(&s->mo, X, y, nb, m->n_features, s->batch_mean); /* centres X in place */
     }
     if (rc)
         return rc;
-    s->buffered = 0;
     rl_progress(m);
     return RILL_OK;
+}
+
+/* Runs the buffered micro-batch (full, or the remainder at flush). */
+static int run_batch(rill_stream *s)
+{
+    if (s->buffered == 0)
+        return RILL_OK;
+    int rc = run_rows(s, s->X, s->y, s->buffered);
+    if (rc == RILL_OK)
+        s->buffered = 0;
+    return rc;
 }
 
 /* Copies rows in, running each micro-batch as it fills. Rows are valid. */
@@ -267,6 +275,19 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
     const size_t d = s->m->n_features;
     size_t i = 0;
     while (i < n_rows) {
+        if (s->buffered == 0 && s->mode != RILL_STREAM_EXACT && n_rows - i >= s->batch_rows) {
+            /* A whole micro-batch in the caller's rows: the same rows and count as through the
+             * buffer (the same bits), without the copy. */
+            set_holds(s, 1);
+            int rc = run_rows(s, (double *)(X + i * d), y + i, s->batch_rows);
+            i += s->batch_rows;
+            if (rc) {
+                s->rows_pushed += i;
+                set_holds(s, s->weight_sum > 0.0 || s->mo.n > 0.0);
+                return rc;
+            }
+            continue;
+        }
         size_t take = s->batch_rows - s->buffered;
         take = take < n_rows - i ? take : n_rows - i;
         memcpy(s->X + s->buffered * d, X + i * d, take * d * sizeof(double));

@@ -7,17 +7,14 @@
  * vectorize, so validation runs at the memory's speed. */
 int rl_all_finite(const double *v, size_t n)
 {
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += v[i] * 0.0;
-        s1 += v[i + 1] * 0.0;
-        s2 += v[i + 2] * 0.0;
-        s3 += v[i + 3] * 0.0;
-    }
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            s[k] += v[i + k] * 0.0;
     for (; i < n; i++)
-        s0 += v[i] * 0.0;
-    return (s0 + s1) + (s2 + s3) == 0.0;
+        s[0] += v[i] * 0.0;
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) == 0.0;
 }
 
 /* What is wrong with a target or label, or NULL. */
