@@ -159,18 +159,22 @@ int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows)
 }
 
 /* Argument checks shared by the calls that take (X, y, n_rows). */
-int rl_check_rows(rill_model *m, const char *call, const double *X, const double *y,
-                  size_t n_rows)
+static int check_args(rill_model *m, const char *call, const double *X, const double *y,
+                      size_t n_rows)
 {
     rl_clear_error(m);
     if (!X || !y || n_rows == 0)
         return rl_fail_call(m, RILL_EINVAL, call, "X or y is NULL, or n_rows is 0");
     if (rl_check_rows_size(n_rows, m->n_features))
         return rl_fail_call(m, RILL_ERANGE, call, "n_rows x n_features overflows");
-    int rc = rl_model_frozen(m, call);
-    if (rc)
-        return rc;
-    return rl_check_data(m, call, X, y, n_rows, 0);
+    return rl_model_frozen(m, call);
+}
+
+int rl_check_rows(rill_model *m, const char *call, const double *X, const double *y,
+                  size_t n_rows)
+{
+    int rc = check_args(m, call, X, y, n_rows);
+    return rc ? rc : rl_check_data(m, call, X, y, n_rows, 0);
 }
 
 int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows)
@@ -178,13 +182,7 @@ int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows)
     if (!m)
         return RILL_EINVAL;
     /* rl_check_rows without the scan of X, which step_rows does only when needed */
-    rl_clear_error(m);
-    if (!X || !y || n_rows == 0)
-        return rl_fail(m, RILL_EINVAL, "rill_step");
-    size_t cells;
-    if (rl_mul_size(n_rows, m->n_features, &cells))
-        return rl_fail(m, RILL_ERANGE, "rill_step");
-    int rc = rl_model_frozen(m, "rill_step");
+    int rc = check_args(m, "rill_step", X, y, n_rows);
     if (rc)
         return rc;
     if (!rl_labels_ok(m, y, n_rows))
