@@ -43,28 +43,10 @@ static double score(const double *w, const double *x, size_t d)
     return dot(w, x, d) + w[d];
 }
 
-/* Loss of one row and the derivative of the loss with respect to its score. */
-static double loss_deriv(int loss, double z, double t, double *deriv)
-{
-    if (loss == RILL_SQUARED) {
-        double r = z - t;
-        *deriv = r;
-        return 0.5 * r * r;
-    }
-    return rl_logistic(z, t, deriv);
-}
-
 /* Rows per pass of the binary kernel: one sweep of w scores RL_GROUP rows (independent
  * accumulators keep the FPU busy), one sweep of the gradient adds their RL_GROUP terms. */
 #define RL_GROUP 4
 
-/* Scores of RL_GROUP rows, one row after the other (one stream through memory: faster than
- * interleaving the rows' dot products). */
-static void score4(const double *restrict w, const double *restrict x, size_t d, double *z)
-{
-    for (int r = 0; r < RL_GROUP; r++)
-        z[r] = score(w, x + r * d, d);
-}
 
 /* g += sum over the group of r_i x_i, the group's terms added pairwise. */
 static void axpy4(double *restrict g, const double *r, const double *restrict x, size_t d)
@@ -83,37 +65,32 @@ static void axpy4(double *restrict g, const double *r, const double *restrict x,
 static double binary_rows(int loss, size_t d, const double *w, const double *X, const double *y,
                           size_t n, double *grad_sum, double l)
 {
-    size_t i = 0;
-    while (i + RL_GROUP <= n) {
+    for (size_t i = 0; i < n; i += RL_SPAN) {
         double z[RL_SPAN], r[RL_SPAN], lq[RL_SPAN];
-        const size_t left = (n - i) / RL_GROUP * RL_GROUP;
-        const size_t span = left < RL_SPAN ? left : RL_SPAN;
-        for (size_t q = 0; q < span; q += RL_GROUP)
-            score4(w, X + (i + q) * d, d, z + q);
+        const size_t span = n - i < RL_SPAN ? n - i : RL_SPAN;
+        const double *Xs = X + i * d, *ys = y + i;
+        for (size_t q = 0; q < span; q++)
+            z[q] = score(w, Xs + q * d, d);
         /* the losses side by side (these loops vectorize), added in row order */
         if (loss == RILL_SQUARED) {
             for (size_t q = 0; q < span; q++) {
-                r[q] = z[q] - y[i + q];
+                r[q] = z[q] - ys[q];
                 lq[q] = 0.5 * r[q] * r[q];
             }
         } else {
             for (size_t q = 0; q < span; q++)
-                lq[q] = rl_logistic(z[q], y[i + q], &r[q]);
+                lq[q] = rl_logistic(z[q], ys[q], &r[q]);
         }
         for (size_t q = 0; q < span; q++)
             l += lq[q];
-        if (grad_sum)
-            for (size_t q = 0; q < span; q += RL_GROUP)
-                axpy4(grad_sum, r + q, X + (i + q) * d, d);
-        i += span;
-    }
-    for (; i < n; i++) {
-        const double *x = X + i * d;
-        double g;
-        l += loss_deriv(loss, score(w, x, d), y[i], &g);
-        if (grad_sum) {
-            axpy(grad_sum, g, x, d);
-            grad_sum[d] += g;
+        if (!grad_sum)
+            continue;
+        size_t q = 0;
+        for (; q + RL_GROUP <= span; q += RL_GROUP)
+            axpy4(grad_sum, r + q, Xs + q * d, d);
+        for (; q < span; q++) { /* the last n % RL_GROUP rows, one by one */
+            axpy(grad_sum, r[q], Xs + q * d, d);
+            grad_sum[d] += r[q];
         }
     }
     return l;

@@ -21,6 +21,9 @@ static inline double rl_sigmoid(double z)
     return e / (1.0 + e);
 }
 
+/* Hosts with double-precision SIMD get branch-free exp and log1p that vectorize across a
+ * group of rows; other targets (firmware) call their libm, which is smaller in the library. */
+#if defined(__SSE2__) || defined(__aarch64__) || defined(__ARM_NEON)
 /* exp(x) for x <= 0 (NaN stays NaN), within a few ulp: Cody-Waite reduction by ln 2 and a
  * degree-13 Taylor polynomial on |r| <= ln(2)/2 (Estrin's scheme). Straight-line code without calls or branches,
  * so that the kernels' loops over a group of rows vectorize; results below 2^-1022 are
@@ -65,6 +68,18 @@ static inline double rl_log1p_unit(double e)
     const double p = ((q0 + t2 * q1) + t4 * (q2 + t2 * q3)) + t8 * (q4 + t2 * (1.0 / 23.0));
     return k * ln2_hi + ((2.0 * s + 2.0 * s * (s2 * p)) + (k * ln2_lo + c / u));
 }
+
+#else
+static inline double rl_exp_nonpos(double x)
+{
+    return exp(x);
+}
+
+static inline double rl_log1p_unit(double e)
+{
+    return log1p(e);
+}
+#endif
 
 /* Logistic loss softplus(z) - t z of one row and its derivative sigmoid(z) - t, from
  * e = exp(-|z|): sigmoid = (z >= 0 ? 1 : e) / (1 + e), softplus = max(z, 0) + log1p(e).

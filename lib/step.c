@@ -102,28 +102,26 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
 
     if (automatic)
         rate *= rate_cap(m, X, n_rows, rate, g);
-    if (m->schedule != RILL_SCHEDULE_ADAGRAD && !(m->l1 > 0.0)) {
-        /* the common case: one rate, no proximal step */
-        for (size_t j = 0; j < nw; j++)
-            next[j] = m->w[j] - rate * g[j];
-    } else {
-        for (size_t j = 0, col = 0; j < nw; j++, col = col == d ? 0 : col + 1) {
-            /* AdaGrad: the rate eta0 / (sqrt(G) + eps) may overflow for a huge eta0; the step
-             * eta0 (g / (sqrt(G) + eps)) does not, and is 0 where g is. */
-            double eta = rate, v;
-            if (m->schedule == RILL_SCHEDULE_ADAGRAD) {
-                const double denom = sqrt(m->adagrad[j] + g[j] * g[j]) + RL_ADAGRAD_EPS;
-                eta = rate / denom;
-                v = m->w[j] - rate * (g[j] / denom);
-            } else {
-                v = m->w[j] - rate * g[j];
-            }
-            if (m->l1 > 0.0 && col != d) {
-                double t = eta * m->l1;
-                v = v > t ? v - t : (v < -t ? v + t : 0.0);
-            }
-            next[j] = v;
+    /* the common case, one rate and no proximal step, in a loop that vectorizes */
+    const int plain = m->schedule != RILL_SCHEDULE_ADAGRAD && !(m->l1 > 0.0);
+    for (size_t j = 0; j < nw && plain; j++)
+        next[j] = m->w[j] - rate * g[j];
+    for (size_t j = 0, col = 0; j < nw && !plain; j++, col = col == d ? 0 : col + 1) {
+        /* AdaGrad: the rate eta0 / (sqrt(G) + eps) may overflow for a huge eta0; the step
+         * eta0 (g / (sqrt(G) + eps)) does not, and is 0 where g is. */
+        double eta = rate, v;
+        if (m->schedule == RILL_SCHEDULE_ADAGRAD) {
+            const double denom = sqrt(m->adagrad[j] + g[j] * g[j]) + RL_ADAGRAD_EPS;
+            eta = rate / denom;
+            v = m->w[j] - rate * (g[j] / denom);
+        } else {
+            v = m->w[j] - rate * g[j];
         }
+        if (m->l1 > 0.0 && col != d) { /* col: the weight's column; d is the intercept */
+            double t = eta * m->l1;
+            v = v > t ? v - t : (v < -t ? v + t : 0.0);
+        }
+        next[j] = v;
     }
     if (!isfinite(loss_sum) || !rl_all_finite(next, nw))
         return rl_fail(m, RILL_EDIVERGED,
