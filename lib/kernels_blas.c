@@ -47,7 +47,7 @@ static void block_softmax(size_t d, size_t k, const double *w, const double *X, 
     double z[RL_BLAS_SCORES];
     /* A divisor of the block, so that chunks split at multiples of 64 rows see the same blocks. */
     size_t rows = RILL_BLOCK_ROWS;
-    while (rows > 1 && rows * k > RL_BLAS_SCORES)
+    while (rows * k > RL_BLAS_SCORES) /* k <= RL_BLAS_SCORES (block_blas): stops at rows >= 1 */
         rows /= 2;
     const size_t stride = d + 1;
     double l = *loss_sum;

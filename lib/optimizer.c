@@ -407,12 +407,9 @@ int rl_fit_batch(rill_model *m, const double *X, const double *y, size_t n_rows)
         memset(m->grad_sums, 0, m->n_weights * sizeof(double));
         rl_kernel_sums(m, rl_eval_point(m), X, y, n_rows, m->grad_sums, &loss_sum);
         int rc = rl_apply(m, m->grad_sums, loss_sum, (double)n_rows);
-        if (rc) {
-            if (rc == RILL_EDIVERGED)
-                rl_fail(m, rc, "rill_fit: training diverged; the weights are the last finite "
-                               "accepted state");
-            return rc;
-        }
+        if (rc) /* rl_apply fails with RILL_EDIVERGED only */
+            return rl_fail(m, rc, "rill_fit: training diverged; the weights are the last finite "
+                                  "accepted state");
         int stop = rl_progress(m); /* after every epoch, the last one included */
         if (stop || m->opt.converged || m->opt.stalled)
             break;

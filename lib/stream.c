@@ -388,7 +388,7 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
     int no_improvement = 0;
     m->stat_epochs = 0.0;
     m->stat_converged = 0;
-    for (double epoch = 0.0; epoch < m->max_epochs && rc == RILL_OK; epoch += 1.0) {
+    for (double epoch = 0.0; epoch < m->max_epochs; epoch += 1.0) { /* a failure breaks */
         /* The order's key is the count of passes over n_rows rows the model has made: a fresh
          * model's epochs are 0, 1, 2, ...; a later call (or one after save and load) continues
          * that sequence instead of repeating the first call's orders. */

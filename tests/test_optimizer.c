@@ -242,12 +242,39 @@ START_TEST(test_flush_refused_while_another_stream_holds_rows)
 }
 END_TEST
 
+/* The schedule and learning rate drive stochastic steps only: without an explicit rate (0,
+ * automatic) a constant schedule is not fixed-step mode, and batch-fit makes the same L-BFGS
+ * iterates, bit for bit, as under the default schedule. */
+START_TEST(test_constant_schedule_without_rate_is_lbfgs)
+{
+    const size_t n = 60, d = 3;
+    double *X, *y, W1[4], W2[4];
+    rill_model *a = tu_new_model(RILL_SQUARED, d, 0), *b = tu_new_model(RILL_SQUARED, d, 0);
+    problem(n, d, &X, &y);
+    tu_set_param(b, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    ck_assert_int_eq(rill_fit(a, X, y, n), RILL_OK);
+    ck_assert_int_eq(rill_fit(b, X, y, n), RILL_OK);
+    tu_copy_weights(a, W1);
+    tu_copy_weights(b, W2);
+    ck_assert_msg(memcmp(W1, W2, sizeof W1) == 0, "constant schedule, rate 0: other iterates");
+    ck_assert(tu_get_param(b, RILL_STAT_CONVERGED) == 1.0);
+    ck_assert(tu_get_param(a, RILL_STAT_EPOCHS) == tu_get_param(b, RILL_STAT_EPOCHS));
+    ck_assert_msg(tu_get_param(b, RILL_STAT_EPOCHS) < 50, "%g epochs: not L-BFGS",
+                  tu_get_param(b, RILL_STAT_EPOCHS));
+    free(X);
+    free(y);
+    rill_model_free(a);
+    rill_model_free(b);
+}
+END_TEST
+
 static Suite *optimizer_suite(void)
 {
     Suite *s = suite_create("optimizer");
     TCase *tc = tcase_create("paths");
     tcase_add_test(tc, test_fixed_step_converges_to_ridge);
     tcase_add_test(tc, test_fixed_step_overflow_refused);
+    tcase_add_test(tc, test_constant_schedule_without_rate_is_lbfgs);
     tcase_add_test(tc, test_indefinite_memory_still_converges);
     tcase_add_test(tc, test_many_classes_match_reference);
     tcase_add_test(tc, test_flush_refused_while_another_stream_holds_rows);
