@@ -462,6 +462,16 @@ static long double inf_norm_l(const long double *g, size_t n)
     return m;
 }
 
+/* The precision long double really has here: LDBL_EPSILON natively, but DBL_EPSILON under
+ * valgrind, which runs x87 arithmetic in 64 bits. */
+static long double effective_ldbl_eps(void)
+{
+    volatile long double one = 1.0L, e = LDBL_EPSILON;
+    while (one + e == one)
+        e *= 2.0L;
+    return e;
+}
+
 int ref_newton(int loss, const double *X, const double *y, size_t n, size_t d, size_t K,
                double l2, double *Wout, long double *f_out, double *grel_out)
 {
@@ -514,7 +524,7 @@ int ref_newton(int loss, const double *X, const double *y, size_t n, size_t d, s
                     break;
                 /* at the optimum the decrease drowns in rounding: accept a full step that
                  * does not raise f beyond rounding and shrinks the gradient */
-                if (t == 1.0L && fn <= f + 64.0L * LDBL_EPSILON * fabsl(f) &&
+                if (t == 1.0L && fn <= f + 64.0L * effective_ldbl_eps() * fabsl(f) &&
                     inf_norm_l(gn, m) < gnorm)
                     break;
             }

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rill.h"
 #include "ref.h"
@@ -64,4 +65,10 @@ double *tu_random_weights(ref_rng *r, size_t nw, double scale)
     for (j = 0; j < nw; j++)
         w[j] = scale * ref_rng_normal(r);
     return w;
+}
+
+int tu_light(void)
+{
+    const char *v = getenv("RILL_TEST_LIGHT");
+    return v && *v && strcmp(v, "0") != 0;
 }

@@ -36,4 +36,8 @@ void tu_copy_weights(const rill_model *m, double *w);
 /* nw draws of scale * N(0, 1), malloc'd. */
 double *tu_random_weights(ref_rng *r, size_t nw, double scale);
 
+/* Nonzero when RILL_TEST_LIGHT is set (and not "0"): the valgrind setup sets it, and the
+ * heaviest cases then run on smaller inputs, with the same assertions. */
+int tu_light(void);
+
 #endif
