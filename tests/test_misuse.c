@@ -162,7 +162,7 @@ static int nonempty(const char *s)
     R(rill_model_new_alloc, refusing_allocator, RILL_ENOMEM, NULL, 0,                          \
       rill_model_new_alloc(&f->out_model, RILL_SQUARED, D, 0, &f->refusing))                   \
     R(rill_model_new_alloc, huge_refused, RILL_ENOMEM, NULL, 0,                                \
-      rill_model_new_alloc(&f->out_model, RILL_SQUARED, (size_t)1 << 28, 0, &f->refusing))    \
+      rill_model_new_alloc(&f->out_model, RILL_SQUARED, (size_t)1 << 20, 0, &f->refusing))    \
     R(rill_model_new_alloc, zero_features, RILL_EINVAL, NULL, 0,                               \
       rill_model_new_alloc(&f->out_model, RILL_SQUARED, 0, 0, &f->alloc))                      \
     R(rill_model_new_alloc, classes_overflow, RILL_ERANGE, NULL, 0,                            \
