@@ -20,6 +20,10 @@ if [ -n "$missing" ]; then
     echo "installing:$missing"
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
+    case "$missing" in # multiarch packages (check:armhf) need their architecture enabled
+    *:armhf*) dpkg --print-foreign-architectures | grep -qx armhf ||
+        $sudo dpkg --add-architecture armhf ;;
+    esac
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
