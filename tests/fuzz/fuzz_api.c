@@ -10,7 +10,9 @@
  *    RILL_EDIVERGED from a call that ran several steps), a const call never changes them nor
  *    the error detail;
  *  - an allocation failure injected through the caller allocator gives RILL_ENOMEM, and at
- *    the end every block the library took has been given back.
+ *    the end every block the library took has been given back;
+ *  - a worker model given rill_model_eval_point as its weights computes the same gradient
+ *    sums as the model (the distributed driver's promise).
  * Training calls run under a progress callback with a budget, so that any RILL_MAX_EPOCHS the
  * sequence sets still ends quickly; the callback itself makes const calls on the model.
  */
@@ -143,6 +145,31 @@ static void check_weights(const rill_model *m)
     FZ_CHECK(rill_model_weights(m, w, nw) == RILL_OK);
     for (size_t j = 0; j < nw; j++)
         FZ_CHECK(isfinite(w[j]));
+}
+
+/* A worker model given the evaluation point as its weights computes the same gradient sums as
+ * m (the distributed driver's promise), unless the point is not finite. */
+static void check_eval_point(struct state *st, const rill_model *m, const double *e)
+{
+    int loss;
+    size_t d, k, nw = rill_model_n_weights(m);
+    double X[MAX_ROWS * MAX_D], y[MAX_ROWS], g1[MAX_W], g2[MAX_W], l1 = 0.0, l2 = 0.0, fi = 1.0;
+    info(m, &loss, &d, &k);
+    rill_model *worker = NULL;
+    if (rill_model_new(&worker, loss, d, k) != RILL_OK)
+        return;
+    FZ_CHECK(rill_model_get(m, RILL_FIT_INTERCEPT, &fi) == RILL_OK);
+    FZ_CHECK(rill_model_set(worker, RILL_FIT_INTERCEPT, fi) == RILL_OK);
+    if (rill_model_set_weights(worker, e, nw) == RILL_OK) {
+        size_t n = rows(st, m, X, y);
+        int r1 = rill_gradient(m, X, y, n, g1, &l1), r2 = rill_gradient(worker, X, y, n, g2, &l2);
+        FZ_CHECK(r1 == r2);
+        if (r1 == RILL_OK) {
+            FZ_CHECK(memcmp(g1, g2, nw * sizeof(double)) == 0);
+            FZ_CHECK(memcmp(&l1, &l2, sizeof l1) == 0);
+        }
+    }
+    rill_model_free(worker);
 }
 
 enum call_kind { CONST_CALL, ONE_STEP, MANY_STEPS };
@@ -467,12 +494,15 @@ static void step_once(struct state *st)
         }
         break;
     }
-    case 16: { /* weights into a short or exact buffer */
+    case 16: { /* weights or the evaluation point, into a short or exact buffer */
         size_t nw = rill_model_n_weights(m), len = nw - fz_pick(f, 2);
+        const int eval = fz_pick(f, 2);
         snap(st, m, &b);
-        rc = rill_model_weights(m, w, len);
+        rc = eval ? rill_model_eval_point(m, w, len) : rill_model_weights(m, w, len);
         after(st, m, &b, rc, CONST_CALL);
         FZ_CHECK(rc == (len == nw ? RILL_OK : RILL_ERANGE));
+        if (eval && rc == RILL_OK)
+            check_eval_point(st, m, w);
         break;
     }
     case 17:
@@ -498,8 +528,12 @@ static void step_once(struct state *st)
         FZ_CHECK(rill_model_set_progress(m, on_progress, st) == RILL_OK);
         break;
     }
-    case 20: /* NULL arguments */
+    case 20: /* NULL arguments, versions, status names */
         FZ_CHECK(rill_model_n_weights(NULL) == 0 && rill_model_error(NULL) != NULL);
+        FZ_CHECK(rill_version() == ((unsigned)RILL_VERSION_MAJOR << 16 |
+                                    (unsigned)RILL_VERSION_MINOR << 8 | RILL_VERSION_PATCH));
+        FZ_CHECK(rill_version_string() != NULL);
+        FZ_CHECK(rill_strerror((int)fz_u8(f) - 128) != NULL);
         FZ_CHECK(rill_model_set(NULL, RILL_L2, 0.0) == RILL_EINVAL);
         FZ_CHECK(rill_model_save(NULL, NULL, 0, &(size_t){0}) == RILL_EINVAL);
         FZ_CHECK(rill_stream_push(NULL, X, y, 1) == RILL_EINVAL);
