@@ -159,6 +159,7 @@ int rl_model_frozen(rill_model *m, const char *call);
 
 /* ---- stochastic steps (step.c) */
 int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows);
+int rl_check_schedule(rill_model *m, const char *why);
 int rl_check_rows(rill_model *m, const char *call, const double *X, const double *y,
                   size_t n_rows);
 

@@ -66,6 +66,16 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
     return load > 1.0 ? 1.0 / load : 1.0;
 }
 
+/* The one setting a stochastic step refuses. Callers that run several steps (rill_fit with
+ * RILL_BATCH_ROWS > 0, a STEP stream's push) check it before changing anything, so that the
+ * refusal leaves the model as it was. */
+int rl_check_schedule(rill_model *m, const char *why)
+{
+    if (m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0))
+        return rl_fail(m, RILL_EINVAL, why);
+    return RILL_OK;
+}
+
 /* One step. check_x: NULL when X is known to be finite, else the call's name: X is then
  * scanned only if the loss came out non-finite (NaN or Inf in a row always makes it so), so
  * a row is read once. Only scratch is written before the commit. */

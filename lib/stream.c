@@ -327,6 +327,10 @@ int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_
     int rc = rl_check_data(m, "rill_stream_push", X, y, n_rows, s->rows_pushed);
     if (rc)
         return rc;
+    if (s->mode == RILL_STREAM_STEP && n_rows >= s->batch_rows - s->buffered &&
+        rl_check_schedule(m, "rill_stream_push: a step would run, and RILL_SCHEDULE_OPTIMAL "
+                             "needs RILL_L2 > 0"))
+        return RILL_EINVAL; /* refused before any row is taken */
     m->stat_stopped = 0;
     return push_rows(s, X, y, n_rows);
 }
@@ -431,6 +435,9 @@ int rill_fit(rill_model *m, const double *X, const double *y, size_t n_rows)
         return rl_fail(m, RILL_EUNSUPPORTED, "rill_fit: RILL_BATCH_ROWS > 0 needs a stream, and "
                                              "the model lives in a caller's buffer; run the "
                                              "epochs through rill_stream_init_static");
+    if (m->batch_rows > 0.0 &&
+        rl_check_schedule(m, "rill_fit: RILL_SCHEDULE_OPTIMAL needs RILL_L2 > 0"))
+        return RILL_EINVAL;
     if (m->batch_rows > 0.0)
         return rl_fit_stochastic(m, X, y, n_rows);
     m->stat_stopped = 0;

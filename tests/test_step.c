@@ -302,6 +302,58 @@ START_TEST(test_optimal_needs_l2)
 }
 END_TEST
 
+/* The blob of m, malloc'd (for byte comparisons). */
+static unsigned char *saved(const rill_model *m, size_t *n)
+{
+    ck_assert(rill_model_save(m, NULL, 0, n) == RILL_OK);
+    unsigned char *b = malloc(*n);
+    ck_assert(b != NULL && rill_model_save(m, b, *n, n) == RILL_OK);
+    return b;
+}
+
+static int stop_at_once(void *user, const rill_model *m)
+{
+    (void)user;
+    (void)m;
+    return 1;
+}
+
+/* Calls that would run several steps refuse OPTIMAL with l2 = 0 before changing anything (not
+ * even RILL_STAT_STOPPED), and name themselves in the error detail. */
+START_TEST(test_optimal_refused_before_any_change)
+{
+    const double X[4] = {1.0, 2.0, -1.0, 0.5}, y[2] = {1.0, -2.0};
+    rill_model *m = tu_new_model(RILL_SQUARED, 2, 0);
+    rill_stream *s = NULL;
+    size_t n0, n1;
+    /* a first call stopped by the progress callback leaves RILL_STAT_STOPPED = 1 */
+    ck_assert(rill_model_set_progress(m, stop_at_once, NULL) == RILL_OK);
+    tu_set_param(m, RILL_BATCH_ROWS, 1.0);
+    ck_assert(rill_fit(m, X, y, 2) == RILL_OK);
+    ck_assert(tu_get_param(m, RILL_STAT_STOPPED) == 1.0);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_OPTIMAL);
+    unsigned char *b0 = saved(m, &n0), *b1;
+
+    ck_assert_int_eq(rill_fit(m, X, y, 2), RILL_EINVAL);
+    ck_assert_msg(strncmp(rill_model_error(m), "rill_fit:", 9) == 0, "%s", rill_model_error(m));
+    b1 = saved(m, &n1);
+    ck_assert_msg(n0 == n1 && memcmp(b0, b1, n0) == 0, "refused SGD rill_fit changed the model");
+    free(b1);
+
+    ck_assert(rill_stream_new(&s, m, 2, RILL_STREAM_STEP) == RILL_OK);
+    ck_assert_int_eq(rill_stream_push(s, X, y, 2), RILL_EINVAL); /* would complete a batch */
+    ck_assert_msg(strncmp(rill_model_error(m), "rill_stream_push:", 17) == 0, "%s",
+                  rill_model_error(m));
+    b1 = saved(m, &n1);
+    ck_assert_msg(n0 == n1 && memcmp(b0, b1, n0) == 0, "refused push changed the model");
+    free(b1);
+    ck_assert_int_eq(rill_stream_push(s, X, y, 1), RILL_OK); /* buffers only: no step */
+    rill_stream_free(s);
+    free(b0);
+    rill_model_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ averaging */
 
 START_TEST(test_average_is_mean_of_iterates)
@@ -603,6 +655,7 @@ static Suite *step_suite(void)
     TCase *tc = tcase_create("schedules");
     tcase_add_loop_test(tc, test_step_schedules, 0, 24);
     tcase_add_test(tc, test_optimal_needs_l2);
+    tcase_add_test(tc, test_optimal_refused_before_any_change);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("row_by_row");

@@ -49,6 +49,7 @@ struct state {
     struct slot models[N_MODELS];
     struct sslot streams[N_STREAMS];
     int budget;
+    int trace; /* RILL_FUZZ_TRACE set: each call and its status on stderr */
 };
 
 static int on_progress(void *user, const rill_model *m)
@@ -192,6 +193,8 @@ static void snap(struct state *st, const rill_model *m, struct before *b)
 static void after(struct state *st, const rill_model *m, struct before *b, int rc,
                   enum call_kind kind)
 {
+    if (st->trace)
+        fprintf(stderr, "  -> %d '%s'\n", rc, rill_model_error(m));
     FZ_CHECK(fz_status_ok(rc));
     const char *err = rill_model_error(m);
     FZ_CHECK(err != NULL);
@@ -378,6 +381,8 @@ static void step_once(struct state *st)
     struct before b;
     int rc;
 
+    if (st->trace)
+        fprintf(stderr, "call %u on model slot %d%s\n", op, mi, m ? "" : " (empty)");
     if (op == 0 || (!m && op != 18 && op != 20)) {
         op_new(st, mi);
         return;
@@ -558,6 +563,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st->alloc.alloc = fz_alloc;
     st->alloc.free = fz_free;
     st->alloc.ctx = &st->heap;
+    st->trace = getenv("RILL_FUZZ_TRACE") != NULL;
     for (int calls = 0; st->f.left > 0 && calls < 64; calls++)
         step_once(st);
     for (int i = 0; i < N_MODELS; i++)
