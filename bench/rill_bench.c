@@ -268,6 +268,22 @@ static void part_fit(struct bench *b, const char *wout)
             rill_model_free(e);
         }
         printf("exact_s %.6g\n", best);
+        /* and without the ridge term: ordinary least squares (the LinearRegression problem) */
+        best = INFINITY;
+        for (int r = 0; r < b->repeats; r++) {
+            rill_model *e = new_model(b);
+            rill_stream *s = NULL;
+            CHECK(rill_model_set(e, RILL_L2, 0.0), e);
+            CHECK(rill_stream_new(&s, e, 4096, RILL_STREAM_EXACT), e);
+            t = now();
+            CHECK(rill_stream_push(s, b->X, b->y, b->n), e);
+            CHECK(rill_stream_flush(s), e);
+            t = now() - t;
+            best = t < best ? t : best;
+            rill_stream_free(s);
+            rill_model_free(e);
+        }
+        printf("exact0_s %.6g\n", best);
     } else {
         CHECK(rill_model_set(m, RILL_TOL, 1e-13), m);
         CHECK(rill_model_set(m, RILL_MAX_EPOCHS, 3000), m);

@@ -76,6 +76,9 @@ int rl_check_schedule(rill_model *m, const char *why)
     return RILL_OK;
 }
 
+static int commit(rill_model *m, const double *next, const double *g, double loss_sum,
+                  size_t n_rows);
+
 /* One step. check_x: NULL when X is known to be finite, else the call's name: X is then
  * scanned only if the loss came out non-finite (NaN or Inf in a row always makes it so), so
  * a row is read once. Only scratch is written before the commit. */
@@ -102,6 +105,28 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
         return rc;
     const double inv = 1.0 / (double)n_rows;
     const size_t d = m->n_features, stride = d + 1;
+    /* The common case, one rate and no proximal step: gradient, step and finiteness check in
+     * one loop that vectorizes (the same expressions as the general path below). */
+    if (m->schedule != RILL_SCHEDULE_ADAGRAD && !(m->l1 > 0.0)) {
+        int finite = 1; /* x - x is 0 for finite x, NaN otherwise; an AND reduction vectorizes */
+        if (automatic) /* one rate for all weights: the cap does not look at g */
+            rate *= rate_cap(m, X, n_rows, rate, g);
+        const double l2 = m->l2;
+        for (size_t base = 0; base < nw; base += stride) {
+            const double *restrict gc = g + base, *restrict wc = m->w + base;
+            double *restrict nc = next + base;
+            for (size_t j = 0; j < d; j++) {
+                nc[j] = wc[j] - rate * (gc[j] * inv + l2 * wc[j]);
+                finite &= nc[j] - nc[j] == 0.0;
+            }
+            nc[d] = wc[d] - rate * (m->fit_intercept ? gc[d] * inv : 0.0);
+            finite &= nc[d] - nc[d] == 0.0;
+        }
+        if (!isfinite(loss_sum) || !finite)
+            return rl_fail(m, RILL_EDIVERGED,
+                           "rill_step: the step gave non-finite weights or loss; model unchanged");
+        return commit(m, next, g, loss_sum, n_rows);
+    }
     for (size_t base = 0; base < nw; base += stride) {
         double *gc = g + base;
         const double *wc = m->w + base;
@@ -112,11 +137,7 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
 
     if (automatic)
         rate *= rate_cap(m, X, n_rows, rate, g);
-    /* the common case, one rate and no proximal step, in a loop that vectorizes */
-    const int plain = m->schedule != RILL_SCHEDULE_ADAGRAD && !(m->l1 > 0.0);
-    for (size_t j = 0; j < nw && plain; j++)
-        next[j] = m->w[j] - rate * g[j];
-    for (size_t j = 0, col = 0; j < nw && !plain; j++, col = col == d ? 0 : col + 1) {
+    for (size_t j = 0, col = 0; j < nw; j++, col = col == d ? 0 : col + 1) {
         /* AdaGrad: the rate eta0 / (sqrt(G) + eps) may overflow for a huge eta0; the step
          * eta0 (g / (sqrt(G) + eps)) does not, and is 0 where g is. */
         double eta = rate, v;
@@ -137,7 +158,15 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
         return rl_fail(m, RILL_EDIVERGED,
                        "rill_step: the step gave non-finite weights or loss; model unchanged");
 
-    /* Commit. */
+    return commit(m, next, g, loss_sum, n_rows);
+}
+
+/* Makes next the weights and counts the step; g: the step's gradient (AdaGrad's sums). */
+static int commit(rill_model *m, const double *next, const double *g, double loss_sum,
+                  size_t n_rows)
+{
+    const size_t nw = m->n_weights;
+    const double inv = 1.0 / (double)n_rows;
     memcpy(m->w, next, nw * sizeof(double));
     if (m->schedule == RILL_SCHEDULE_ADAGRAD)
         for (size_t j = 0; j < nw; j++)
