@@ -269,40 +269,74 @@ static int run_batch(rill_stream *s)
     return rc;
 }
 
-/* Copies rows in, running each micro-batch as it fills. Rows are valid. */
-static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_rows)
+/* After the first micro-batch of a push ran on rows [0, lazy) of X that were not checked for
+ * NaN/Inf: if it failed or its loss is not finite, checks them, and on bad data puts the
+ * stream and its sums back as they were before the push (a STEP micro-batch with a
+ * non-finite loss never changes the model). Returns the status to report. */
+static int settle_lazy(rill_stream *s, int rc, const double *X, const double *y, size_t lazy,
+                       size_t buffered0, double weight_sum0, double loss_sum0)
+{
+    rill_model *m = s->m;
+    if (rc == RILL_OK && (s->mode != RILL_STREAM_PASS || rl_all_finite(&s->loss_sum, 1)))
+        return RILL_OK;
+    int bad = rl_check_data(m, "rill_stream_push", X, y, lazy, s->rows_pushed);
+    if (bad == RILL_OK)
+        return rc;
+    s->buffered = buffered0;
+    if (s->mode == RILL_STREAM_PASS && weight_sum0 > 0.0) {
+        memcpy(s->grad_sum, m->scratch, m->n_weights * sizeof(double));
+        s->loss_sum = loss_sum0;
+    }
+    s->weight_sum = s->mode == RILL_STREAM_PASS ? weight_sum0 : s->weight_sum;
+    set_holds(s, s->buffered > 0 || s->weight_sum > 0.0 || s->mo.n > 0.0);
+    return bad;
+}
+
+/* Copies rows in, running each micro-batch as it fills. Rows [lazy, n_rows) are valid; rows
+ * [0, lazy), the push's share of its first micro-batch, are checked only if that batch's
+ * loss comes out non-finite (NaN or Inf in a row always makes it so): each row is read once. */
+static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_rows,
+                     size_t lazy)
 {
     const size_t d = s->m->n_features;
+    const size_t buffered0 = s->buffered;
+    const double weight_sum0 = s->weight_sum, loss_sum0 = s->loss_sum;
+    if (lazy && s->mode == RILL_STREAM_PASS && weight_sum0 > 0.0) /* free while sums are held */
+        memcpy(s->m->scratch, s->grad_sum, s->m->n_weights * sizeof(double));
     size_t i = 0;
     while (i < n_rows) {
+        int rc = RILL_OK, ran = 0;
         if (s->buffered == 0 && s->mode != RILL_STREAM_EXACT && n_rows - i >= s->batch_rows) {
             /* A whole micro-batch in the caller's rows: the same rows and count as through the
              * buffer (the same bits), without the copy. */
             set_holds(s, 1);
-            int rc = run_rows(s, (double *)(X + i * d), y + i, s->batch_rows);
+            rc = run_rows(s, (double *)(X + i * d), y + i, s->batch_rows);
             i += s->batch_rows;
-            if (rc) {
-                s->rows_pushed += i;
-                set_holds(s, s->weight_sum > 0.0 || s->mo.n > 0.0);
-                return rc;
+            ran = 1;
+        } else {
+            size_t take = s->batch_rows - s->buffered;
+            take = take < n_rows - i ? take : n_rows - i;
+            memcpy(s->X + s->buffered * d, X + i * d, take * d * sizeof(double));
+            memcpy(s->y + s->buffered, y + i, take * sizeof(double));
+            s->buffered += take;
+            i += take;
+            set_holds(s, 1);
+            if (s->buffered == s->batch_rows) {
+                rc = run_batch(s);
+                ran = 1;
             }
-            continue;
         }
-        size_t take = s->batch_rows - s->buffered;
-        take = take < n_rows - i ? take : n_rows - i;
-        memcpy(s->X + s->buffered * d, X + i * d, take * d * sizeof(double));
-        memcpy(s->y + s->buffered, y + i, take * sizeof(double));
-        s->buffered += take;
-        i += take;
-        set_holds(s, 1);
-        if (s->buffered == s->batch_rows) {
-            int rc = run_batch(s);
-            if (rc) { /* the failing micro-batch is dropped; earlier ones stay applied */
-                s->rows_pushed += i;
-                s->buffered = 0;
-                set_holds(s, s->weight_sum > 0.0 || s->mo.n > 0.0);
+        if (ran && lazy) {
+            rc = settle_lazy(s, rc, X, y, lazy, buffered0, weight_sum0, loss_sum0);
+            if (rc == RILL_EDATA)
                 return rc;
-            }
+            lazy = 0;
+        }
+        if (rc) { /* the failing micro-batch is dropped; earlier ones stay applied */
+            s->rows_pushed += i;
+            s->buffered = 0;
+            set_holds(s, s->weight_sum > 0.0 || s->mo.n > 0.0);
+            return rc;
         }
     }
     s->rows_pushed += n_rows;
@@ -324,7 +358,17 @@ int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_
         return rl_model_frozen(m, "rill_stream_push");
     if (s->mode == RILL_STREAM_EXACT && m->l1 > 0.0) /* set after rill_stream_new */
         return rl_fail(m, RILL_EINVAL, "rill_stream_push: RILL_STREAM_EXACT cannot take RILL_L1");
-    int rc = rl_check_data(m, "rill_stream_push", X, y, n_rows, s->rows_pushed);
+    /* All or nothing: every row is checked before anything runs, except (STEP, PASS) the
+     * push's share of its first micro-batch, checked after that batch if needed (above). */
+    const size_t d = m->n_features;
+    size_t lazy = 0;
+    if (s->mode != RILL_STREAM_EXACT && n_rows >= s->batch_rows - s->buffered &&
+        rl_labels_ok(m, y, n_rows))
+        lazy = s->batch_rows - s->buffered;
+    int rc = rl_check_data(m, "rill_stream_push", X + lazy * d, y + lazy, n_rows - lazy,
+                           s->rows_pushed + lazy);
+    if (rc && lazy) /* a bad row before it comes first */
+        rc = rl_check_data(m, "rill_stream_push", X, y, n_rows, s->rows_pushed);
     if (rc)
         return rc;
     if (s->mode == RILL_STREAM_STEP && n_rows >= s->batch_rows - s->buffered &&
@@ -332,7 +376,7 @@ int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_
                              "needs RILL_L2 > 0"))
         return RILL_EINVAL; /* refused before any row is taken */
     m->stat_stopped = 0;
-    return push_rows(s, X, y, n_rows);
+    return push_rows(s, X, y, n_rows, lazy);
 }
 
 int rill_stream_flush(rill_stream *s)
@@ -401,7 +445,7 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
         const double loss0 = m->prog_loss_sum, rows0 = m->prog_rows;
         for (size_t i = 0; i < n_rows && rc == RILL_OK && !m->stat_stopped; i++) {
             size_t r = (size_t)rl_perm_at(&perm, i);
-            rc = push_rows(s, X + r * d, y + r, 1);
+            rc = push_rows(s, X + r * d, y + r, 1, 0); /* rows already checked */
         }
         if (rc == RILL_OK && !m->stat_stopped)
             rc = rill_stream_flush(s);
