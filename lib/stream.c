@@ -369,6 +369,9 @@ int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_
                            s->rows_pushed + lazy);
     if (rc && lazy) /* a bad row before it comes first */
         rc = rl_check_data(m, "rill_stream_push", X, y, n_rows, s->rows_pushed);
+    if (rc == RILL_OK && lazy && s->mode == RILL_STREAM_STEP &&
+        m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0)) /* data errors come first */
+        rc = rl_check_data(m, "rill_stream_push", X, y, lazy, s->rows_pushed);
     if (rc)
         return rc;
     if (s->mode == RILL_STREAM_STEP && n_rows >= s->batch_rows - s->buffered &&
