@@ -101,8 +101,13 @@ static double smooth_part(const rill_model *m, const double *w, const double *gr
     return loss_sum * inv + rl_penalty_l2(m, w);
 }
 
-/* L-BFGS two-loop recursion: dir = -H pg, then (OWL-QN) zero the components that leave the
- * orthant of -pg. Falls back to steepest descent if that is not a descent direction. */
+/* L-BFGS two-loop recursion: dir = -H pg, then (OWL-QN) zero the components at x_j = 0 that
+ * would leave the orthant of -pg. Components with x_j != 0 keep the quasi-Newton sign: inside
+ * the orthant the objective is smooth with gradient pg, and a trial point that crosses zero is
+ * clipped to it (set_trial). Zeroing those components too, as the original method does, makes
+ * the direction close to steepest descent on badly scaled features (thousands of epochs on
+ * raw data instead of hundreds). Falls back to steepest descent if the result is not a descent
+ * direction. */
 static void direction(rill_model *m, const double *pg)
 {
     struct rl_opt *o = &m->opt;
@@ -132,7 +137,7 @@ static void direction(rill_model *m, const double *pg)
     }
     for (size_t j = 0; j < n; j++) {
         q[j] = -q[j];
-        if (m->l1 > 0.0 && q[j] * pg[j] >= 0.0)
+        if (m->l1 > 0.0 && m->w[j] == 0.0 && q[j] * pg[j] >= 0.0)
             q[j] = 0.0;
     }
     o->dir_deriv = dotn(pg, q, n);

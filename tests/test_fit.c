@@ -505,6 +505,66 @@ static void check_l1(const char *what, int loss, size_t n, size_t d, size_t K, d
     rill_model_free(m);
 }
 
+/* OWL-QN on raw, badly scaled features: reaches the subgradient optimality condition (checked
+ * with the reference gradient) in a few hundred epochs, stopping on RILL_TOL or at the rounding
+ * floor (RILL_STAT_STALLED), not by running out of epochs. */
+static void check_l1_raw(const char *what, int loss, const double *X, const double *y, size_t n,
+                         size_t d, size_t K, double l1)
+{
+    const double l2 = 1e-3, cap = 3000;
+    rill_model *m = tu_new_model(loss, d, K);
+    size_t nw = rill_model_n_weights(m), n_out = nw / (d + 1), j, zeros = 0;
+    double *w, *g = malloc(nw * sizeof *g), *pg = malloc(nw * sizeof *pg),
+               *w0 = calloc(nw, sizeof *w0);
+    tu_set_param(m, RILL_L2, l2);
+    tu_set_param(m, RILL_L1, l1);
+    tu_set_param(m, RILL_MAX_EPOCHS, cap);
+    ck_assert_int_eq(rill_fit(m, X, y, n), RILL_OK);
+    w = tu_get_weights(m);
+    ref_gradient(loss, X, y, n, d, K, w0, l2, g);
+    ref_projected_gradient(d, n_out, w0, g, l1, pg);
+    double pg0 = inf_norm(pg, nw);
+    ref_gradient(loss, X, y, n, d, K, w, l2, g);
+    ref_projected_gradient(d, n_out, w, g, l1, pg);
+    double kkt = inf_norm(pg, nw) / fmax(1.0, pg0), epochs = tu_get_param(m, RILL_STAT_EPOCHS);
+    for (j = 0; j < nw; j++)
+        zeros += !ref_is_intercept(d, j) && w[j] == 0.0;
+    printf("%s: l1 %g: %g epochs, converged %g, stalled %g, |min-norm subgradient| / |at 0| "
+           "%.3g, %zu zero weights\n",
+           what, l1, epochs, tu_get_param(m, RILL_STAT_CONVERGED),
+           tu_get_param(m, RILL_STAT_STALLED), kkt, zeros);
+    ck_assert_msg(epochs < cap, "%s: l1 %g: used all %g epochs", what, l1, cap);
+    ck_assert_msg(kkt <= 1e-6, "%s: l1 %g: subgradient optimality %g", what, l1, kkt);
+    free(w);
+    free(w0);
+    free(g);
+    free(pg);
+    rill_model_free(m);
+}
+
+START_TEST(test_l1_raw_features)
+{
+    ref_data D;
+    double *yl;
+    static const double l1s[] = {1e-3, 0.1, 1.0};
+    size_t i;
+    ref_load("diabetes.csv", &D);
+    yl = malloc(D.n * sizeof *yl);
+    memcpy(yl, D.y, D.n * sizeof *yl);
+    ref_threshold_labels(yl, D.n, 140.0);
+    for (i = 0; i < 3; i++) {
+        check_l1_raw("squared/diabetes raw", RILL_SQUARED, D.X, D.y, D.n, D.d, 0, l1s[i]);
+        check_l1_raw("logistic/diabetes raw", RILL_LOGISTIC, D.X, yl, D.n, D.d, 2, l1s[i]);
+    }
+    free(yl);
+    ref_data_free(&D);
+    ref_load("iris.csv", &D);
+    for (i = 0; i < 3; i++)
+        check_l1_raw("softmax/iris raw", RILL_SOFTMAX, D.X, D.y, D.n, D.d, 3, l1s[i]);
+    ref_data_free(&D);
+}
+END_TEST
+
 START_TEST(test_l1_exact_zeros_and_optimum)
 {
     check_l1("L1 squared", RILL_SQUARED, 150, 8, 0, 1e-3, 0.3, 11);
@@ -740,6 +800,7 @@ static Suite *fit_suite(void)
 
     tc = tcase_create("l1");
     tcase_add_test(tc, test_l1_exact_zeros_and_optimum);
+    tcase_add_test(tc, test_l1_raw_features);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("drivers");
