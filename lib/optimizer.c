@@ -137,7 +137,7 @@ static void direction(rill_model *m, const double *pg)
     }
     for (size_t j = 0; j < n; j++) {
         q[j] = -q[j];
-        if (m->l1 > 0.0 && m->w[j] == 0.0 && q[j] * pg[j] >= 0.0)
+        if (m->l1 > 0.0 && m->w[j] == 0.0 && !rl_is_intercept(m, j) && q[j] * pg[j] >= 0.0)
             q[j] = 0.0;
     }
     o->dir_deriv = dotn(pg, q, n);
