@@ -425,6 +425,18 @@ int rill_stream_flush(rill_stream *s)
     return rc;
 }
 
+/* The shuffle key of the epoch that starts now: the passes over n_rows rows made so far,
+ * modulo 2^64. A loaded model may count more rows than a uint64_t holds, and converting such a
+ * double to an integer type is undefined. */
+static uint64_t epoch_key(double rows_seen, size_t n_rows)
+{
+    const double two64 = 18446744073709551616.0;
+    double passes = floor(rows_seen / (double)n_rows);
+    if (!(passes < two64))
+        passes = isfinite(passes) ? fmod(passes, two64) : 0.0;
+    return (uint64_t)passes;
+}
+
 /* rill_fit with RILL_BATCH_ROWS = b: shuffled epochs of b-row steps through a STEP stream. */
 int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_rows)
 {
@@ -444,7 +456,7 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
          * model's epochs are 0, 1, 2, ...; a later call (or one after save and load) continues
          * that sequence instead of repeating the first call's orders. */
         struct rl_perm perm;
-        rl_perm_init(&perm, n_rows, (uint64_t)m->seed, (uint64_t)(m->stat_rows / (double)n_rows));
+        rl_perm_init(&perm, n_rows, (uint64_t)m->seed, epoch_key(m->stat_rows, n_rows));
         const double loss0 = m->prog_loss_sum, rows0 = m->prog_rows;
         for (size_t i = 0; i < n_rows && rc == RILL_OK && !m->stat_stopped; i++) {
             size_t r = (size_t)rl_perm_at(&perm, i);
