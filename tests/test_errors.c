@@ -21,63 +21,7 @@
 #include "ref.h"
 #include "tmain.h"
 #include "tutil.h"
-
-/* ------------------------------------------------------------------ C allocator spy */
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void __real_free(void *p);
-int __real_posix_memalign(void **p, size_t align, size_t size);
-void *__real_aligned_alloc(size_t align, size_t size);
-
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-void __wrap_free(void *p);
-int __wrap_posix_memalign(void **p, size_t align, size_t size);
-void *__wrap_aligned_alloc(size_t align, size_t size);
-
-/* While armed, any C-allocator call from the statically linked objects is counted. */
-static int spy_armed;
-static long spy_calls;
-
-void *__wrap_malloc(size_t size)
-{
-    if (spy_armed)
-        spy_calls++;
-    return __real_malloc(size);
-}
-void *__wrap_calloc(size_t n, size_t size)
-{
-    if (spy_armed)
-        spy_calls++;
-    return __real_calloc(n, size);
-}
-void *__wrap_realloc(void *p, size_t size)
-{
-    if (spy_armed)
-        spy_calls++;
-    return __real_realloc(p, size);
-}
-void __wrap_free(void *p)
-{
-    if (spy_armed && p)
-        spy_calls++;
-    __real_free(p);
-}
-int __wrap_posix_memalign(void **p, size_t align, size_t size)
-{
-    if (spy_armed)
-        spy_calls++;
-    return __real_posix_memalign(p, align, size);
-}
-void *__wrap_aligned_alloc(size_t align, size_t size)
-{
-    if (spy_armed)
-        spy_calls++;
-    return __real_aligned_alloc(align, size);
-}
+#include "cspy.h"
 
 /* ------------------------------------------------------------------ counting allocator */
 
@@ -827,18 +771,18 @@ START_TEST(test_counting_allocator)
     long calls_after_new, live_after_new;
 
     /* positive control: the spy sees the default allocator's malloc/free */
-    spy_armed = 1;
-    spy_calls = 0;
+    cspy_armed = 1;
+    cspy_calls = 0;
     rc = rill_model_new(&m, loss, d, K);
     rill_model_free(m);
-    spy_armed = 0;
+    cspy_armed = 0;
     ck_assert_int_eq(rc, RILL_OK);
-    ck_assert_msg(spy_calls >= 2, "spy control: the default allocator made %ld C allocator calls",
-                  spy_calls);
+    ck_assert_msg(cspy_calls >= 2, "spy control: the default allocator made %ld C allocator calls",
+                  cspy_calls);
 
     /* no Check macro while armed: Check allocates */
-    spy_armed = 1;
-    spy_calls = 0;
+    cspy_armed = 1;
+    cspy_calls = 0;
     m = NULL;
     ex_fail[0] = '\0';
     rc = rill_model_new_alloc(&m, loss, d, K, &a);
@@ -851,8 +795,8 @@ START_TEST(test_counting_allocator)
         exercise(m, X, y, n, blob, 1 << 16);
         rill_model_free(m);
     }
-    spy_armed = 0;
-    calls = spy_calls;
+    cspy_armed = 0;
+    calls = cspy_calls;
     ck_assert_msg(rc == RILL_OK, "rill_model_new_alloc = %d", rc);
     ck_assert_msg(calls_after_new >= 1 && live_after_new >= 1,
                   "the model was not allocated through *alloc");

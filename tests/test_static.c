@@ -20,56 +20,7 @@
 #include "ref.h"
 #include "tmain.h"
 #include "tutil.h"
-
-/* ------------------------------------------------------------------ C allocator spy */
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void __real_free(void *p);
-int __real_posix_memalign(void **p, size_t align, size_t size);
-void *__real_aligned_alloc(size_t align, size_t size);
-
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-void __wrap_free(void *p);
-int __wrap_posix_memalign(void **p, size_t align, size_t size);
-void *__wrap_aligned_alloc(size_t align, size_t size);
-
-static int spy_armed;
-static long spy_calls;
-
-void *__wrap_malloc(size_t size)
-{
-    spy_calls += spy_armed;
-    return __real_malloc(size);
-}
-void *__wrap_calloc(size_t n, size_t size)
-{
-    spy_calls += spy_armed;
-    return __real_calloc(n, size);
-}
-void *__wrap_realloc(void *p, size_t size)
-{
-    spy_calls += spy_armed;
-    return __real_realloc(p, size);
-}
-void __wrap_free(void *p)
-{
-    spy_calls += spy_armed && p;
-    __real_free(p);
-}
-int __wrap_posix_memalign(void **p, size_t align, size_t size)
-{
-    spy_calls += spy_armed;
-    return __real_posix_memalign(p, align, size);
-}
-void *__wrap_aligned_alloc(size_t align, size_t size)
-{
-    spy_calls += spy_armed;
-    return __real_aligned_alloc(align, size);
-}
+#include "cspy.h"
 
 /* ------------------------------------------------------------------ counting rill_alloc */
 
@@ -383,13 +334,13 @@ START_TEST(test_no_allocation)
 
     /* positive control: the spy sees the default allocator */
     rill_model *h = NULL;
-    spy_armed = 1;
-    spy_calls = 0;
+    cspy_armed = 1;
+    cspy_calls = 0;
     int rc = rill_model_new(&h, loss, d, K);
     rill_model_free(h);
-    spy_armed = 0;
+    cspy_armed = 0;
     ck_assert_int_eq(rc, RILL_OK);
-    ck_assert_msg(spy_calls >= 2, "spy control: %ld C allocator calls", spy_calls);
+    ck_assert_msg(cspy_calls >= 2, "spy control: %ld C allocator calls", cspy_calls);
 
     /* a model in a buffer: not one C allocator call */
     rill_model *m = static_model(mbuf, msz, loss, d, K);
@@ -403,14 +354,14 @@ START_TEST(test_no_allocation)
     }
     unsigned char *sbuf = pattern_buffer(ssz);
     fail_msg[0] = '\0';
-    spy_armed = 1;
-    spy_calls = 0;
+    cspy_armed = 1;
+    cspy_calls = 0;
     train_without_heap(m, loss, X, y, n, d, sbuf, ssz, out);
-    spy_armed = 0;
+    cspy_armed = 0;
     ck_assert_msg(fail_msg[0] == '\0', "%s", fail_msg);
     printf("%s, model in a buffer: %ld steps, %ld C allocator calls\n", tu_loss_name(loss), N_STEPS,
-           spy_calls);
-    ck_assert_msg(spy_calls == 0, "%ld C allocator calls on the no-heap path", spy_calls);
+           cspy_calls);
+    ck_assert_msg(cspy_calls == 0, "%ld C allocator calls on the no-heap path", cspy_calls);
 
     /* an allocated model (counting allocator) with its streams in buffers: after the model's
      * one allocation the allocator refuses everything, and nothing asks it */
@@ -426,27 +377,27 @@ START_TEST(test_no_allocation)
         cnt.allocs = 1;
     }
     fail_msg[0] = '\0';
-    spy_armed = 1;
-    spy_calls = 0;
+    cspy_armed = 1;
+    cspy_calls = 0;
     train_without_heap(h, loss, X, y, n, d, sbuf, ssz, out);
-    spy_armed = 0;
+    cspy_armed = 0;
     ck_assert_msg(fail_msg[0] == '\0', "%s", fail_msg);
     printf("%s, allocated model: %ld steps, %ld rill_alloc calls after creation, %ld C "
            "allocator calls\n",
-           tu_loss_name(loss), N_STEPS, cnt.allocs - 1, spy_calls);
+           tu_loss_name(loss), N_STEPS, cnt.allocs - 1, cspy_calls);
     ck_assert_msg(cnt.allocs == 1, "%ld rill_alloc calls after creation", cnt.allocs - 1);
-    ck_assert_msg(spy_calls == 0, "%ld C allocator calls", spy_calls);
+    ck_assert_msg(cspy_calls == 0, "%ld C allocator calls", cspy_calls);
     ck_assert_msg(cnt.frees == 0, "a stream in a buffer was freed through the allocator");
 
     /* same work, same bits */
     ck_assert(tu_get_param(m, RILL_STAT_STEPS) >= (double)N_STEPS);
     same_model(h, m, "after 10^6 steps, fits and streams");
-    spy_armed = 1;
-    spy_calls = 0;
+    cspy_armed = 1;
+    cspy_calls = 0;
     rill_model_free(m);
-    spy_armed = 0;
-    ck_assert_msg(spy_calls == 0, "rill_model_free of a model in a buffer: %ld C allocator calls",
-                  spy_calls);
+    cspy_armed = 0;
+    ck_assert_msg(cspy_calls == 0, "rill_model_free of a model in a buffer: %ld C allocator calls",
+                  cspy_calls);
     rill_model_free(h);
     ck_assert(cnt.frees == 1);
     free(sbuf);
