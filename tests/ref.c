@@ -776,3 +776,61 @@ void ref_threshold_labels(double *y, size_t n, double threshold)
     for (i = 0; i < n; i++)
         y[i] = y[i] > threshold ? 1.0 : 0.0;
 }
+
+/* ------------------------------------------------------------------ byte encoding */
+
+uint32_t ref_rd_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+uint64_t ref_rd_u64(const unsigned char *p)
+{
+    return (uint64_t)ref_rd_u32(p) | (uint64_t)ref_rd_u32(p + 4) << 32;
+}
+
+double ref_rd_f64(const unsigned char *p)
+{
+    uint64_t b = ref_rd_u64(p);
+    double v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+void ref_wr_u32(unsigned char *p, uint32_t v)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+void ref_wr_u64(unsigned char *p, uint64_t v)
+{
+    ref_wr_u32(p, (uint32_t)v);
+    ref_wr_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+void ref_wr_f64(unsigned char *p, double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    ref_wr_u64(p, b);
+}
+
+uint32_t ref_crc32(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    size_t i;
+    int k;
+    for (i = 0; i < n; i++) {
+        c ^= p[i];
+        for (k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+void ref_reseal(unsigned char *b, size_t size)
+{
+    ref_wr_u32(b + size - 4, ref_crc32(b, size - 4));
+}

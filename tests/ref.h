@@ -106,4 +106,17 @@ int ref_all_finite(const double *a, size_t n);
 /* logistic labels: y = (y > threshold). */
 void ref_threshold_labels(double *y, size_t n, double threshold);
 
+/* ---- the model file's byte encoding, written from docs/format.md (little-endian) */
+
+uint32_t ref_rd_u32(const unsigned char *p);
+uint64_t ref_rd_u64(const unsigned char *p);
+double ref_rd_f64(const unsigned char *p);
+void ref_wr_u32(unsigned char *p, uint32_t v);
+void ref_wr_u64(unsigned char *p, uint64_t v);
+void ref_wr_f64(unsigned char *p, double v);
+/* CRC-32 (IEEE 802.3, reflected 0xEDB88320), bit by bit from its definition. */
+uint32_t ref_crc32(const unsigned char *p, size_t n);
+/* Recomputes a blob's trailing CRC-32 after a deliberate edit. */
+void ref_reseal(unsigned char *b, size_t size);
+
 #endif

@@ -81,63 +81,8 @@ static size_t blob_size_formula(size_t nw)
     return OFF_ARRAYS + 8 * nw * (6 + 2 * RILL_LBFGS_M) + 4;
 }
 
-static uint32_t rd_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd_u64(const unsigned char *p)
-{
-    return (uint64_t)rd_u32(p) | (uint64_t)rd_u32(p + 4) << 32;
-}
-
-static double rd_f64(const unsigned char *p)
-{
-    uint64_t b = rd_u64(p);
-    double v;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
-
-static void wr_u32(unsigned char *p, uint32_t v)
-{
-    int i;
-    for (i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void wr_u64(unsigned char *p, uint64_t v)
-{
-    wr_u32(p, (uint32_t)v);
-    wr_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-static void wr_f64(unsigned char *p, double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    wr_u64(p, b);
-}
-
-/* The test's own CRC-32 (IEEE, reflected 0xEDB88320), bit by bit, from the definition. */
-static uint32_t test_crc32(const unsigned char *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    size_t i;
-    int k;
-    for (i = 0; i < n; i++) {
-        c ^= p[i];
-        for (k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
-
-/* Recomputes the trailing CRC after a deliberate edit. */
-static void reseal(unsigned char *b, size_t size)
-{
-    wr_u32(b + size - 4, test_crc32(b, size - 4));
-}
+/* Byte reads and writes, the CRC-32 and resealing after an edit: ref.c (ref_rd_*, ref_wr_*,
+ * ref_crc32, ref_reseal), written from docs/format.md independently of lib/blob.c. */
 
 /* ------------------------------------------------------------------ allocators */
 
@@ -384,29 +329,29 @@ START_TEST(test_layout)
     if (RILL_LBFGS_M == 40)
         ck_assert_uint_eq(size, 8172); /* d = 10, squared */
     ck_assert_msg(memcmp(b, magic, 8) == 0, "magic");
-    ck_assert_uint_eq(rd_u32(b + OFF_VERSION), 1);
-    ck_assert_uint_eq(rd_u32(b + OFF_HEADER), 56);
-    ck_assert_uint_eq(rd_u64(b + OFF_TOTAL), size);
-    ck_assert_uint_eq(rd_u32(b + OFF_LBFGS_M), RILL_LBFGS_M);
-    ck_assert_uint_eq(rd_u32(b + OFF_LOSS), RILL_SQUARED);
-    ck_assert_uint_eq(rd_u64(b + OFF_N_FEATURES), d);
-    ck_assert_uint_eq(rd_u64(b + OFF_N_CLASSES), 0);
-    ck_assert_uint_eq(rd_u64(b + OFF_N_WEIGHTS), nw);
-    ck_assert(rd_f64(b + OFF_LEARNING_RATE) == 0.0);
-    ck_assert_uint_eq(rd_u32(b + OFF_SCHEDULE), RILL_SCHEDULE_INVSCALING);
-    ck_assert_uint_eq(rd_u32(b + OFF_FIT_INTERCEPT), 1);
-    ck_assert(rd_f64(b + OFF_POWER_T) == 0.25);
-    ck_assert(rd_f64(b + OFF_L2) == 0.75);
-    ck_assert(rd_f64(b + OFF_MAX_EPOCHS) == 1000.0);
-    ck_assert(rd_f64(b + OFF_TOL) == 1e-8);
-    ck_assert(rd_f64(b + OFF_SEED) == 9007199254740991.0);
-    ck_assert(rd_f64(b + OFF_G0_NORM) == -1.0);
-    ck_assert_uint_eq(rd_u32(b + OFF_RESERVED), 0);
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_VERSION), 1);
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_HEADER), 56);
+    ck_assert_uint_eq(ref_rd_u64(b + OFF_TOTAL), size);
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_LBFGS_M), RILL_LBFGS_M);
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_LOSS), RILL_SQUARED);
+    ck_assert_uint_eq(ref_rd_u64(b + OFF_N_FEATURES), d);
+    ck_assert_uint_eq(ref_rd_u64(b + OFF_N_CLASSES), 0);
+    ck_assert_uint_eq(ref_rd_u64(b + OFF_N_WEIGHTS), nw);
+    ck_assert(ref_rd_f64(b + OFF_LEARNING_RATE) == 0.0);
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_SCHEDULE), RILL_SCHEDULE_INVSCALING);
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_FIT_INTERCEPT), 1);
+    ck_assert(ref_rd_f64(b + OFF_POWER_T) == 0.25);
+    ck_assert(ref_rd_f64(b + OFF_L2) == 0.75);
+    ck_assert(ref_rd_f64(b + OFF_MAX_EPOCHS) == 1000.0);
+    ck_assert(ref_rd_f64(b + OFF_TOL) == 1e-8);
+    ck_assert(ref_rd_f64(b + OFF_SEED) == 9007199254740991.0);
+    ck_assert(ref_rd_f64(b + OFF_G0_NORM) == -1.0);
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_RESERVED), 0);
     /* IEEE-754 binary64, little-endian: 1.0 - 2.5 = -1.5 is 0xBFF8000000000000 */
-    ck_assert_uint_eq(rd_u64(b + OFF_ARRAY(0, nw) + 8), UINT64_C(0xBFF8000000000000));
+    ck_assert_uint_eq(ref_rd_u64(b + OFF_ARRAY(0, nw) + 8), UINT64_C(0xBFF8000000000000));
     for (j = 0; j < nw; j++)
-        ck_assert(rd_f64(b + OFF_ARRAY(0, nw) + 8 * j) == w[j]);
-    ck_assert_uint_eq(rd_u32(b + size - 4), test_crc32(b, size - 4));
+        ck_assert(ref_rd_f64(b + OFF_ARRAY(0, nw) + 8 * j) == w[j]);
+    ck_assert_uint_eq(ref_rd_u32(b + size - 4), ref_crc32(b, size - 4));
     free(b);
     rill_model_free(m);
 }
@@ -415,7 +360,7 @@ END_TEST
 START_TEST(test_crc_reference)
 {
     /* the check value of CRC-32/ISO-HDLC: the test's CRC is the documented one */
-    ck_assert_uint_eq(test_crc32((const unsigned char *)"123456789", 9), 0xCBF43926u);
+    ck_assert_uint_eq(ref_crc32((const unsigned char *)"123456789", 9), 0xCBF43926u);
 }
 END_TEST
 
@@ -700,7 +645,7 @@ START_TEST(test_fields_validated_behind_crc)
     b = save_blob(m, &size);
     e = malloc(size);
     memcpy(e, b, size);
-    reseal(e, size);
+    ref_reseal(e, size);
     ck_assert_msg(memcmp(e, b, size) == 0, "the test's CRC differs from the library's");
     for (i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         const struct edit *ed = &edits[i];
@@ -711,12 +656,12 @@ START_TEST(test_fields_validated_behind_crc)
         int rc;
         memcpy(e, b, size);
         if (ed->kind == F_U32)
-            wr_u32(e + off, (uint32_t)ed->u);
+            ref_wr_u32(e + off, (uint32_t)ed->u);
         else if (ed->kind == F_U64)
-            wr_u64(e + off, ed->u);
+            ref_wr_u64(e + off, ed->u);
         else
-            wr_f64(e + off, ed->f);
-        reseal(e, size);
+            ref_wr_f64(e + off, ed->f);
+        ref_reseal(e, size);
         c = sentinel;
         rc = rill_model_load_alloc(&c, e, size, &a);
         ck_assert_msg(rc == ed->expect, "%s: load = %d, expected %d", ed->name, rc, ed->expect);
@@ -728,8 +673,8 @@ START_TEST(test_fields_validated_behind_crc)
     }
     /* the total-size field that disagrees with the length, even resealed */
     memcpy(e, b, size);
-    wr_u64(e + OFF_TOTAL, size + 8);
-    reseal(e, size);
+    ref_wr_u64(e + OFF_TOTAL, size + 8);
+    ref_reseal(e, size);
     ck_assert_int_eq(rill_model_load_alloc(&c, e, size, &a), RILL_EFORMAT);
     ck_assert_uint_eq(cnt.n_alloc, cnt.n_free);
     free(e);
@@ -1007,9 +952,9 @@ START_TEST(test_known_answer_blob)
 
     b = read_file(path, &size);
     ck_assert_uint_eq(size, blob_size_formula(12));
-    ck_assert_uint_eq(rd_u32(b + OFF_VERSION), 1);
-    ck_assert_uint_eq(rd_u64(b + OFF_TOTAL), size);
-    ck_assert_uint_eq(rd_u32(b + size - 4), test_crc32(b, size - 4));
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_VERSION), 1);
+    ck_assert_uint_eq(ref_rd_u64(b + OFF_TOTAL), size);
+    ck_assert_uint_eq(ref_rd_u32(b + size - 4), ref_crc32(b, size - 4));
     m = load_blob(b, size);
 
     ck_assert(tu_get_param(m, RILL_MODEL_LOSS) == RILL_SOFTMAX);

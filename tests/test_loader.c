@@ -21,38 +21,6 @@
 #define OFF_N_CLASSES 40
 #define OFF_N_WEIGHTS 48
 
-static void wr_u32(unsigned char *p, uint32_t v)
-{
-    int i;
-    for (i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void wr_u64(unsigned char *p, uint64_t v)
-{
-    wr_u32(p, (uint32_t)v);
-    wr_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-/* CRC-32 (IEEE 802.3, reflected 0xEDB88320) bit by bit, from its definition. */
-static uint32_t crc32_bits(const unsigned char *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    size_t i;
-    int k;
-    for (i = 0; i < n; i++) {
-        c ^= p[i];
-        for (k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
-
-static void reseal(unsigned char *b, size_t size)
-{
-    wr_u32(b + size - 4, crc32_bits(b, size - 4));
-}
-
 /* An allocator that counts live blocks and can refuse. */
 struct counter {
     long live;
@@ -133,14 +101,14 @@ START_TEST(test_shape_edits)
     rill_model *m = (rill_model *)&cnt;
 
     if (e->new_loss)
-        wr_u32(b + OFF_LOSS, (uint32_t)e->new_loss);
+        ref_wr_u32(b + OFF_LOSS, (uint32_t)e->new_loss);
     if (e->set_features)
-        wr_u64(b + OFF_N_FEATURES, e->n_features);
+        ref_wr_u64(b + OFF_N_FEATURES, e->n_features);
     if (e->set_classes)
-        wr_u64(b + OFF_N_CLASSES, e->n_classes);
+        ref_wr_u64(b + OFF_N_CLASSES, e->n_classes);
     if (e->set_weights)
-        wr_u64(b + OFF_N_WEIGHTS, e->n_weights);
-    reseal(b, size);
+        ref_wr_u64(b + OFF_N_WEIGHTS, e->n_weights);
+    ref_reseal(b, size);
     ck_assert_msg(rill_model_load_alloc(&m, b, size, &a) == RILL_EFORMAT, "%s: not refused",
                   e->what);
     ck_assert_msg(m == (rill_model *)&cnt, "%s: *out written", e->what);
@@ -161,7 +129,7 @@ START_TEST(test_baseline_and_enomem)
         size_t size, size2;
         unsigned char *b = blob_of(losses[i], 2, 3, &size), *b2;
         rill_model *m = (rill_model *)&cnt;
-        reseal(b, size); /* the test's CRC agrees with the library's */
+        ref_reseal(b, size); /* the test's CRC agrees with the library's */
         ck_assert_int_eq(rill_model_load_alloc(&m, b, size, &a), RILL_OK);
         ck_assert_int_eq(rill_model_save(m, NULL, 0, &size2), RILL_OK);
         ck_assert_uint_eq(size2, size);

@@ -105,35 +105,6 @@ END_TEST
 #define OFF_RHO 280
 #define OFF_ARRAYS (OFF_RHO + 8 * RILL_LBFGS_M)
 
-static void wr_u32(unsigned char *p, uint32_t v)
-{
-    int i;
-    for (i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void wr_f64(unsigned char *p, double v)
-{
-    uint64_t b;
-    int i;
-    memcpy(&b, &v, sizeof b);
-    for (i = 0; i < 8; i++)
-        p[i] = (unsigned char)(b >> (8 * i));
-}
-
-static uint32_t crc32_bits(const unsigned char *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    size_t i;
-    int k;
-    for (i = 0; i < n; i++) {
-        c ^= p[i];
-        for (k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
-
 START_TEST(test_indefinite_memory_still_converges)
 {
     const size_t n = 60, d = 3, nw = 4;
@@ -151,12 +122,12 @@ START_TEST(test_indefinite_memory_still_converges)
     b = malloc(size);
     ck_assert_int_eq(rill_model_save(m, b, size, &size), RILL_OK);
     /* one stored pair with s = y = e_0 and rho = -1: an indefinite inverse-Hessian model */
-    wr_u32(b + OFF_N_PAIRS, 1);
-    wr_u32(b + OFF_NEXT_PAIR, 1);
-    wr_f64(b + OFF_RHO, -1.0);
+    ref_wr_u32(b + OFF_N_PAIRS, 1);
+    ref_wr_u32(b + OFF_NEXT_PAIR, 1);
+    ref_wr_f64(b + OFF_RHO, -1.0);
     for (j = 0; j < 2; j++) /* s (array 6) and y (array 6 + M), pair 0 */
-        wr_f64(b + OFF_ARRAYS + 8 * nw * (6 + j * RILL_LBFGS_M), 1.0);
-    wr_u32(b + size - 4, crc32_bits(b, size - 4));
+        ref_wr_f64(b + OFF_ARRAYS + 8 * nw * (6 + j * RILL_LBFGS_M), 1.0);
+    ref_wr_u32(b + size - 4, ref_crc32(b, size - 4));
     ck_assert_int_eq(rill_model_load(&c, b, size), RILL_OK);
     ck_assert_int_eq(c->opt.n_pairs, 1);
     /* the first step: the memory gives an ascent direction, dropped for steepest descent */
