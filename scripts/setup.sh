@@ -24,8 +24,19 @@ if [ -n "$missing" ]; then
     *:armhf*) dpkg --print-foreign-architectures | grep -qx armhf ||
         $sudo dpkg --add-architecture armhf ;;
     esac
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
+    # A mirror mid-sync can fail one index; apt keeps the others, so go on.
+    $sudo apt-get update -qq || echo "apt-get update: some indexes failed; going on"
+    native=$(echo "$missing" | tr ' ' '\n' | grep -v ':' | tr '\n' ' ')
+    foreign=$(echo "$missing" | tr ' ' '\n' | grep ':' | tr '\n' ' ')
+    if [ -n "$(echo $native)" ]; then
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $native >/dev/null
+    fi
+    # Multiarch packages (check:armhf, for the 32-bit stage) are optional: that stage says it
+    # was skipped when they are missing.
+    if [ -n "$(echo $foreign)" ]; then
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $foreign >/dev/null ||
+            echo "WARNING: could not install$foreign; the 32-bit ARM stage will be skipped"
+    fi
 fi
 if [ ! -f build/build.ninja ]; then
     meson setup build --buildtype=release ${RILL_MESON_ARGS:-}
