@@ -182,8 +182,13 @@ static int commit(rill_model *m, const double *next, const double *g, double los
             memcpy(m->w_avg, m->w, nw * sizeof(double));
         } else {
             const double k = 1.0 / m->avg_count;
-            for (size_t j = 0; j < nw; j++)
-                m->w_avg[j] += (m->w[j] - m->w_avg[j]) * k;
+            for (size_t j = 0; j < nw; j++) {
+                double delta = m->w[j] - m->w_avg[j];
+                /* two finite weights of opposite signs near DBL_MAX: their difference
+                 * overflows though the mean is finite; the convex form cannot overflow */
+                m->w_avg[j] = isfinite(delta) ? m->w_avg[j] + delta * k
+                                              : m->w_avg[j] * (1.0 - k) + m->w[j] * k;
+            }
         }
     }
     rl_opt_reset(m);

@@ -234,8 +234,9 @@ void rill_stream_free(rill_stream *s)
 }
 
 /* Runs one micro-batch of nb rows: the buffer, or (STEP, PASS) a whole micro-batch still in
- * the caller's array. */
-static int run_rows(rill_stream *s, double *X, const double *y, size_t nb)
+ * the caller's array. notify: call the progress callback (not yet for a micro-batch whose rows
+ * are still to be settled, see settle_lazy). */
+static int run_rows(rill_stream *s, double *X, const double *y, size_t nb, int notify)
 {
     rill_model *m = s->m;
     int rc = RILL_OK;
@@ -254,40 +255,53 @@ static int run_rows(rill_stream *s, double *X, const double *y, size_t nb)
     }
     if (rc)
         return rc;
-    rl_progress(m);
+    if (notify)
+        rl_progress(m);
     return RILL_OK;
 }
 
 /* Runs the buffered micro-batch (full, or the remainder at flush). */
-static int run_batch(rill_stream *s)
+static int run_batch(rill_stream *s, int notify)
 {
     if (s->buffered == 0)
         return RILL_OK;
-    int rc = run_rows(s, s->X, s->y, s->buffered);
+    int rc = run_rows(s, s->X, s->y, s->buffered, notify);
     if (rc == RILL_OK)
         s->buffered = 0;
     return rc;
 }
 
+/* What a push may change before its first micro-batch is settled (settle_lazy). */
+struct push_snapshot {
+    size_t buffered;
+    double weight_sum, loss_sum; /* PASS; grad_sum is saved in the model's scratch */
+    int stale, stopped;          /* the model's stale-sums flag and RILL_STAT_STOPPED */
+};
+
 /* After the first micro-batch of a push ran on rows [0, lazy) of X that were not checked for
  * NaN/Inf: if it failed or its loss is not finite, checks them, and on bad data puts the
- * stream and its sums back as they were before the push (a STEP micro-batch with a
- * non-finite loss never changes the model). Returns the status to report. */
+ * stream, its sums and the model's flags back as they were before the push (a STEP
+ * micro-batch with a non-finite loss never changes the model). On success, the progress
+ * callback deferred by run_rows runs. Returns the status to report. */
 static int settle_lazy(rill_stream *s, int rc, const double *X, const double *y, size_t lazy,
-                       size_t buffered0, double weight_sum0, double loss_sum0)
+                       const struct push_snapshot *snap)
 {
     rill_model *m = s->m;
-    if (rc == RILL_OK && (s->mode != RILL_STREAM_PASS || rl_all_finite(&s->loss_sum, 1)))
+    if (rc == RILL_OK && (s->mode != RILL_STREAM_PASS || rl_all_finite(&s->loss_sum, 1))) {
+        rl_progress(m);
         return RILL_OK;
+    }
     int bad = rl_check_data(m, "rill_stream_push", X, y, lazy, s->rows_pushed);
     if (bad == RILL_OK)
         return rc;
-    s->buffered = buffered0;
-    if (s->mode == RILL_STREAM_PASS && weight_sum0 > 0.0) {
+    s->buffered = snap->buffered;
+    if (s->mode == RILL_STREAM_PASS && snap->weight_sum > 0.0) {
         memcpy(s->grad_sum, m->scratch, m->n_weights * sizeof(double));
-        s->loss_sum = loss_sum0;
+        s->loss_sum = snap->loss_sum;
     }
-    s->weight_sum = s->mode == RILL_STREAM_PASS ? weight_sum0 : s->weight_sum;
+    s->weight_sum = s->mode == RILL_STREAM_PASS ? snap->weight_sum : s->weight_sum;
+    m->opt.stale = snap->stale;
+    m->stat_stopped = snap->stopped;
     set_holds(s, s->buffered > 0 || s->weight_sum > 0.0 || s->mo.n > 0.0);
     return bad;
 }
@@ -296,12 +310,12 @@ static int settle_lazy(rill_stream *s, int rc, const double *X, const double *y,
  * [0, lazy), the push's share of its first micro-batch, are checked only if that batch's
  * loss comes out non-finite (NaN or Inf in a row always makes it so): each row is read once. */
 static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_rows,
-                     size_t lazy)
+                     size_t lazy, int stopped0)
 {
     const size_t d = s->m->n_features;
-    const size_t buffered0 = s->buffered;
-    const double weight_sum0 = s->weight_sum, loss_sum0 = s->loss_sum;
-    if (lazy && s->mode == RILL_STREAM_PASS && weight_sum0 > 0.0) /* free while sums are held */
+    const struct push_snapshot snap = {s->buffered, s->weight_sum, s->loss_sum,
+                                       s->m->opt.stale, stopped0};
+    if (lazy && s->mode == RILL_STREAM_PASS && snap.weight_sum > 0.0) /* free while sums are held */
         memcpy(s->m->scratch, s->grad_sum, s->m->n_weights * sizeof(double));
     size_t i = 0;
     while (i < n_rows) {
@@ -310,7 +324,7 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
             /* A whole micro-batch in the caller's rows: the same rows and count as through the
              * buffer (the same bits), without the copy. */
             set_holds(s, 1);
-            rc = run_rows(s, (double *)(X + i * d), y + i, s->batch_rows);
+            rc = run_rows(s, (double *)(X + i * d), y + i, s->batch_rows, !lazy);
             i += s->batch_rows;
             ran = 1;
         } else {
@@ -322,12 +336,12 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
             i += take;
             set_holds(s, 1);
             if (s->buffered == s->batch_rows) {
-                rc = run_batch(s);
+                rc = run_batch(s, !lazy);
                 ran = 1;
             }
         }
         if (ran && lazy) {
-            rc = settle_lazy(s, rc, X, y, lazy, buffered0, weight_sum0, loss_sum0);
+            rc = settle_lazy(s, rc, X, y, lazy, &snap);
             if (rc == RILL_EDATA)
                 return rc;
             lazy = 0;
@@ -378,8 +392,9 @@ int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_
         rl_check_schedule(m, "rill_stream_push: a step would run, and RILL_SCHEDULE_OPTIMAL "
                              "needs RILL_L2 > 0"))
         return RILL_EINVAL; /* refused before any row is taken */
+    const int stopped0 = m->stat_stopped;
     m->stat_stopped = 0;
-    return push_rows(s, X, y, n_rows, lazy);
+    return push_rows(s, X, y, n_rows, lazy, stopped0);
 }
 
 int rill_stream_flush(rill_stream *s)
@@ -390,7 +405,7 @@ int rill_stream_flush(rill_stream *s)
     rl_clear_error(m);
     if (m->busy_streams > (size_t)s->holds)
         return rl_model_frozen(m, "rill_stream_flush");
-    int rc = run_batch(s);
+    int rc = run_batch(s, 1);
     s->buffered = 0;
     if (rc == RILL_OK && s->mode == RILL_STREAM_PASS && s->weight_sum > 0.0) {
         rc = rl_apply(m, s->grad_sum, s->loss_sum, s->weight_sum);
@@ -460,7 +475,7 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
         const double loss0 = m->prog_loss_sum, rows0 = m->prog_rows;
         for (size_t i = 0; i < n_rows && rc == RILL_OK && !m->stat_stopped; i++) {
             size_t r = (size_t)rl_perm_at(&perm, i);
-            rc = push_rows(s, X + r * d, y + r, 1, 0); /* rows already checked */
+            rc = push_rows(s, X + r * d, y + r, 1, 0, m->stat_stopped); /* rows checked */
         }
         if (rc == RILL_OK && !m->stat_stopped)
             rc = rill_stream_flush(s);

@@ -481,6 +481,41 @@ START_TEST(test_exact_overflowing_moments)
 }
 END_TEST
 
+/* Averaged SGD whose iterates swing between -1.7e308 and +1.7e308: the difference of an
+ * iterate and the average overflows though every weight and the mean are finite. The average
+ * stays finite, predictions work and the model's own file loads. */
+START_TEST(test_average_of_huge_iterates)
+{
+    rill_model *m = NULL, *back = NULL;
+    double w0[2] = {-1.7e308, 0.0}, x0 = 0.0, y0 = 0.0, x1 = 1.3e154, y1 = 1.3e154, w[2], out;
+    double xp = 1.0;
+    size_t size;
+    unsigned char *buf;
+    ck_assert_int_eq(rill_model_new(&m, RILL_SQUARED, 1, 0), RILL_OK);
+    ck_assert_int_eq(rill_model_set(m, RILL_FIT_INTERCEPT, 0), RILL_OK);
+    ck_assert_int_eq(rill_model_set(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT), RILL_OK);
+    ck_assert_int_eq(rill_model_set(m, RILL_LEARNING_RATE, 1.0), RILL_OK);
+    ck_assert_int_eq(rill_model_set(m, RILL_AVERAGE, 1), RILL_OK);
+    ck_assert_int_eq(rill_model_set_weights(m, w0, 2), RILL_OK);
+    ck_assert_int_eq(rill_step(m, &x0, &y0, 1), RILL_OK);
+    ck_assert_int_eq(rill_model_set(m, RILL_L2, 1.0), RILL_OK);
+    ck_assert_int_eq(rill_step(m, &x0, &y0, 1), RILL_OK);
+    int rc = rill_step(m, &x1, &y1, 1);
+    ck_assert_msg(rc == RILL_OK || rc == RILL_EDIVERGED, "step = %d", rc);
+    ck_assert_int_eq(rill_model_weights(m, w, 2), RILL_OK);
+    ck_assert_msg(isfinite(w[0]) && isfinite(w[1]), "averaged weights %g %g", w[0], w[1]);
+    ck_assert_int_eq(rill_predict(m, &xp, 1, &out), RILL_OK);
+    ck_assert(isfinite(out));
+    ck_assert_int_eq(rill_model_save(m, NULL, 0, &size), RILL_OK);
+    buf = malloc(size);
+    ck_assert_int_eq(rill_model_save(m, buf, size, &size), RILL_OK);
+    ck_assert_int_eq(rill_model_load(&back, buf, size), RILL_OK);
+    free(buf);
+    rill_model_free(back);
+    rill_model_free(m);
+}
+END_TEST
+
 static Suite *numeric_suite(void)
 {
     Suite *s = suite_create("numeric");
@@ -495,6 +530,7 @@ static Suite *numeric_suite(void)
     tcase_add_test(tc, test_automatic_rate_huge_l2);
     tcase_add_test(tc, test_apply_non_finite_sums);
     tcase_add_test(tc, test_exact_overflowing_moments);
+    tcase_add_test(tc, test_average_of_huge_iterates);
     suite_add_tcase(s, tc);
     return s;
 }

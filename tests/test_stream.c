@@ -1088,6 +1088,75 @@ static void check_bad_push(int mode, int bad_label, size_t bad)
     free(w_before);
 }
 
+/* A push refused for a NaN in its first micro-batch (checked only after that batch ran) puts
+ * the model's flags back too: the stale-sums flag (sums computed before a change stay refused
+ * by rill_apply_gradient) and RILL_STAT_STOPPED, and the progress callback never saw it. */
+static int stop_always(void *user, const rill_model *m)
+{
+    (void)m;
+    (*(int *)user)++;
+    return 1;
+}
+
+START_TEST(test_refused_push_keeps_flags)
+{
+    const size_t d = 3, b = 4;
+    double X[4 * 3], y[4], g[4], lsum;
+    int calls = 0, mode;
+    size_t i;
+    for (i = 0; i < 4 * d; i++)
+        X[i] = 0.1 * (double)(i % 7) - 0.2;
+    for (i = 0; i < 4; i++)
+        y[i] = (double)(i % 2);
+    X[1 * d + 0] = NAN; /* row 1: inside the first micro-batch */
+
+    /* stale sums stay stale */
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
+    double Xok[4 * 3];
+    memcpy(Xok, X, sizeof X);
+    Xok[1 * d + 0] = 0.5;
+    ck_assert_int_eq(rill_gradient(m, Xok, y, 4, g, &lsum), RILL_OK);
+    ck_assert_int_eq(rill_apply_gradient(m, g, lsum, 4.0), RILL_OK);
+    ck_assert_int_eq(rill_gradient(m, Xok, y, 4, g, &lsum), RILL_OK);
+    tu_set_param(m, RILL_L2, 0.5); /* the sums are now stale */
+    rill_stream *s = new_stream(m, b, RILL_STREAM_PASS);
+    ck_assert_int_eq(rill_stream_push(s, X, y, 4), RILL_EDATA);
+    rill_stream_free(s);
+    ck_assert_msg(rill_apply_gradient(m, g, lsum, 4.0) == RILL_ESTATE,
+                  "a refused PASS push cleared the stale-sums flag");
+    rill_model_free(m);
+
+    for (mode = RILL_STREAM_STEP; mode <= RILL_STREAM_PASS; mode++) {
+        /* RILL_STAT_STOPPED = 1 from a stopped fit survives a refused push */
+        m = tu_new_model(RILL_SQUARED, d, 0);
+        ck_assert_int_eq(rill_model_set_progress(m, stop_always, &calls), RILL_OK);
+        ck_assert_int_eq(rill_fit(m, Xok, y, 4), RILL_OK);
+        ck_assert(tu_get_param(m, RILL_STAT_STOPPED) == 1.0);
+        s = new_stream(m, b, mode);
+        calls = 0;
+        ck_assert_int_eq(rill_stream_push(s, X, y, 4), RILL_EDATA);
+        ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 1.0,
+                      "mode %d: a refused push cleared RILL_STAT_STOPPED", mode);
+        ck_assert_msg(calls == 0, "mode %d: the progress callback saw a refused micro-batch",
+                      mode);
+        rill_stream_free(s);
+        rill_model_free(m);
+        /* ... and a fresh model's 0 is not set by a callback on the refused batch */
+        m = tu_new_model(RILL_SQUARED, d, 0);
+        ck_assert_int_eq(rill_model_set_progress(m, stop_always, &calls), RILL_OK);
+        s = new_stream(m, b, mode);
+        ck_assert_int_eq(rill_stream_push(s, X, y, 4), RILL_EDATA);
+        ck_assert(tu_get_param(m, RILL_STAT_STOPPED) == 0.0);
+        ck_assert_int_eq(calls, 0);
+        /* the good rows then run, and the callback sees their micro-batch */
+        ck_assert_int_eq(rill_stream_push(s, Xok, y, 4), RILL_OK);
+        ck_assert_int_eq(calls, 1);
+        rill_stream_free(s);
+        rill_model_free(m);
+    }
+}
+END_TEST
+
 START_TEST(test_push_all_or_nothing)
 {
     size_t bad;
@@ -1830,6 +1899,7 @@ static Suite *stream_suite(void)
 
     tc = tcase_create("push");
     tcase_add_test(tc, test_push_all_or_nothing);
+    tcase_add_test(tc, test_refused_push_keeps_flags);
     tcase_add_test(tc, test_push_bad_labels);
     tcase_add_test(tc, test_borrowing);
     suite_add_tcase(s, tc);
