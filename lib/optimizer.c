@@ -366,7 +366,9 @@ int rill_gradient(const rill_model *m, const double *X, const double *y, size_t 
         memset(grad_sum, 0, m->n_weights * sizeof(double));
     *loss_sum = 0.0;
     rl_kernel_sums(m, rl_eval_point(m), X, y, n_rows, grad_sum, loss_sum);
-    if (!isfinite(*loss_sum)) {
+    /* the gradient sums too: a BLAS that skips products with zero weights leaves the loss
+     * finite, but not r * x */
+    if (!isfinite(*loss_sum) || (grad_sum && !rl_all_finite(grad_sum, m->n_weights))) {
         size_t row, col;
         const char *why;
         int rc = rl_validate(m, X, NULL, n_rows, &row, &col, &why);

@@ -100,7 +100,7 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
     double loss_sum = 0.0;
     memset(g, 0, nw * sizeof(double));
     rl_kernel_sums(m, m->w, X, y, n_rows, g, &loss_sum);
-    if (check_x && !isfinite(loss_sum) &&
+    if (check_x && (!isfinite(loss_sum) || !rl_all_finite(g, nw)) &&
         (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
         return rc;
     const double inv = 1.0 / (double)n_rows;

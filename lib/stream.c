@@ -287,7 +287,11 @@ static int settle_lazy(rill_stream *s, int rc, const double *X, const double *y,
                        const struct push_snapshot *snap)
 {
     rill_model *m = s->m;
-    if (rc == RILL_OK && (s->mode != RILL_STREAM_PASS || rl_all_finite(&s->loss_sum, 1))) {
+    /* PASS: the gradient sums too (a BLAS that skips products with zero weights keeps the
+     * loss finite, not r * x) */
+    int finite = s->mode != RILL_STREAM_PASS ||
+                 (rl_all_finite(&s->loss_sum, 1) && rl_all_finite(s->grad_sum, m->n_weights));
+    if (rc == RILL_OK && finite) {
         rl_progress(m);
         return RILL_OK;
     }
