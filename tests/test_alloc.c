@@ -31,6 +31,7 @@
 #include "ref.h"
 #include "tmain.h"
 #include "tutil.h"
+#include "cspy.h"
 
 #define MAX_BLOCKS 4096
 #define MAX_K 1000
@@ -115,19 +116,8 @@ static int untrack(injector *in, void *p, size_t size)
 
 /* ------------------------------------------------------------------ the C allocator, wrapped */
 
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void __real_free(void *p);
-int __real_posix_memalign(void **p, size_t align, size_t size);
-void *__real_aligned_alloc(size_t align, size_t size);
-
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-void __wrap_free(void *p);
-int __wrap_posix_memalign(void **p, size_t align, size_t size);
-void *__wrap_aligned_alloc(size_t align, size_t size);
+/* The __real_ and __wrap_ prototypes are cspy.h's; this suite defines its own wrappers, which
+ * track blocks and inject failures, instead of linking cspy.c's counting ones. */
 
 /* Blocks are tracked only while armed (the test's own and Check's allocations are not), and
  * forgotten when freed at any time. */
