@@ -20,6 +20,7 @@ except ImportError as e:  # pragma: no cover
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rillctypes as rc  # noqa: E402
+import numref  # noqa: E402
 
 lib = rc.bind(sys.argv[1])
 data_dir = sys.argv[2]
@@ -55,20 +56,7 @@ def scores(X, W):
     return augment(X) @ W.T
 
 
-def mean_loss(loss, X, y, W):
-    Z = scores(X, W)
-    if loss == rc.SQUARED:
-        return 0.5 * np.mean((Z[:, 0] - y) ** 2)
-    if loss == rc.LOGISTIC:
-        z = Z[:, 0]
-        return np.mean(np.logaddexp(0, z) - y * z)
-    m = Z.max(axis=1, keepdims=True)
-    lse = (m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True)))[:, 0]
-    return np.mean(lse - Z[np.arange(len(y)), y.astype(int)])
-
-
-def objective(loss, X, y, W, l2):
-    return mean_loss(loss, X, y, W) + 0.5 * l2 * np.sum(W[:, :-1] ** 2)
+mean_loss, objective = numref.mean_loss, numref.objective
 
 
 def loss_and_grad_sums(loss, X, y, W):

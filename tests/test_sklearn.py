@@ -19,6 +19,7 @@ except ImportError as e:  # pragma: no cover
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rillctypes import bind, ptr  # noqa: E402
+import numref  # noqa: E402
 
 lib = bind(sys.argv[1])
 data_dir = sys.argv[2]
@@ -33,17 +34,7 @@ def load(name):
 
 
 def objective(loss, X, y, W, b, l2):
-    Z = X @ W.T + b
-    if loss == SQUARED:
-        mean_loss = 0.5 * np.mean((Z[:, 0] - y) ** 2)
-    elif loss == LOGISTIC:
-        z = Z[:, 0]
-        mean_loss = np.mean(np.logaddexp(0, z) - y * z)
-    else:
-        m = Z.max(axis=1, keepdims=True)
-        lse = (m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True)))[:, 0]
-        mean_loss = np.mean(lse - Z[np.arange(len(y)), y.astype(int)])
-    return mean_loss + 0.5 * l2 * np.sum(W ** 2)
+    return numref.objective(loss, X, y, np.hstack([W, np.reshape(b, (-1, 1))]), l2)
 
 
 def rill_fit(loss, X, y, classes, l2, max_epochs=5000):

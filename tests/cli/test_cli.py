@@ -20,6 +20,8 @@ try:
 except ImportError as e:  # pragma: no cover
     print("skipping: %s" % e)
     sys.exit(77)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import numref  # noqa: E402
 
 GROUP, RILL, LIBRILL, DATA, KAT_DIR = (os.path.abspath(a) if i else a
                                        for i, a in enumerate(sys.argv[1:6]))
@@ -182,21 +184,7 @@ def reference(loss, X, y, classes, mode, l2, batch_rows=None, epochs=None, avera
     return m
 
 
-def objective(loss, X, y, w, l2):
-    """mean loss + l2/2 ||W||^2, independently of the library."""
-    d = X.shape[1]
-    W = w.reshape(-1, d + 1)
-    Z = X @ W[:, :-1].T + W[:, -1]
-    if loss == SQUARED:
-        mean_loss = 0.5 * np.mean((Z[:, 0] - y) ** 2)
-    elif loss == LOGISTIC:
-        z = Z[:, 0]
-        mean_loss = np.mean(np.logaddexp(0, z) - y * z)
-    else:
-        mx = Z.max(axis=1, keepdims=True)
-        lse = (mx + np.log(np.exp(Z - mx).sum(axis=1, keepdims=True)))[:, 0]
-        mean_loss = np.mean(lse - Z[np.arange(len(y)), y.astype(int)])
-    return mean_loss + 0.5 * l2 * np.sum(W[:, :-1] ** 2)
+objective = numref.objective
 
 
 def predictions(loss, X, w):
