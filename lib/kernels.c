@@ -15,22 +15,6 @@
 #include "internal.h"
 #include "loss_math.h"
 
-/* Four accumulators: lets the compiler vectorize without -ffast-math; fixed order. */
-static double dot(const double *restrict a, const double *restrict b, size_t n)
-{
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        s0 += a[j] * b[j];
-        s1 += a[j + 1] * b[j + 1];
-        s2 += a[j + 2] * b[j + 2];
-        s3 += a[j + 3] * b[j + 3];
-    }
-    for (; j < n; j++)
-        s0 += a[j] * b[j];
-    return (s0 + s2) + (s1 + s3);
-}
-
 static void axpy(double *restrict y, double a, const double *restrict x, size_t n)
 {
     for (size_t j = 0; j < n; j++)
@@ -40,7 +24,7 @@ static void axpy(double *restrict y, double a, const double *restrict x, size_t 
 /* Score of row x under one output's weights (w_0..w_{d-1}, intercept). */
 static double score(const double *w, const double *x, size_t d)
 {
-    return dot(w, x, d) + w[d];
+    return rl_dot(w, x, d) + w[d];
 }
 
 /* Rows per pass of the binary kernel: one sweep of w scores RL_GROUP rows (independent
@@ -59,15 +43,25 @@ static void axpy4(double *restrict g, const double *r, const double *restrict x,
 }
 
 /* Rows whose losses are computed side by side: enough independent work to hide the latency
- * of the logistic's polynomials. A multiple of RL_GROUP. */
+ * of the logistic's polynomials. A multiple of RL_GROUP. Wide rows get fewer, so that the
+ * span's rows are still in the L1 cache when the gradient sweep reads them again (about
+ * RL_SPAN_BYTES of them); the span does not change the sums' order. */
 #define RL_SPAN 16
+#define RL_SPAN_BYTES 8192
+
+static size_t span_rows(size_t d)
+{
+    const size_t fit = RL_SPAN_BYTES / (d * sizeof(double) + 1) / RL_GROUP * RL_GROUP;
+    return fit < RL_GROUP ? RL_GROUP : fit > RL_SPAN ? RL_SPAN : fit;
+}
 
 static double binary_rows(int loss, size_t d, const double *w, const double *X, const double *y,
                           size_t n, double *grad_sum, double l)
 {
-    for (size_t i = 0; i < n; i += RL_SPAN) {
+    const size_t most = span_rows(d);
+    for (size_t i = 0; i < n; i += most) {
         double z[RL_SPAN], r[RL_SPAN], lq[RL_SPAN];
-        const size_t span = n - i < RL_SPAN ? n - i : RL_SPAN;
+        const size_t span = n - i < most ? n - i : most;
         const double *Xs = X + i * d, *ys = y + i;
         for (size_t q = 0; q < span; q++)
             z[q] = score(w, Xs + q * d, d);

@@ -187,6 +187,11 @@ int rill_model_clone(rill_model **out, const rill_model *m)
         return RILL_ENOMEM;
     memcpy(c, m, m->alloc_size);
     bind_arrays(c);
+    if (m->w != (const double *)((const char *)m + ((char *)c->w - (char *)c))) {
+        double *t = c->w; /* a step swapped the weights with scratch2 (step.c) */
+        c->w = c->scratch2;
+        c->scratch2 = t;
+    }
     c->busy_streams = 0;
     *out = c;
     return RILL_OK;

@@ -17,6 +17,8 @@
 
 #define RL_ARMIJO 1e-4
 #define RL_MAX_BACKTRACKS 40
+/* Objective changes below this (relative) are within the rounding of a sum of many losses. */
+#define RL_F_NOISE 1e-12
 
 static int fixed_step_mode(const rill_model *m)
 {
@@ -270,6 +272,21 @@ static int diverged(rill_model *m)
                    "rill_apply_gradient: objective not finite at the current weights");
 }
 
+/* Near the optimum the objective's change along a step falls below the rounding of its
+ * n-term sum, and the Armijo test fails on noise (the line search would then stall above the
+ * tolerance). The gradient is still accurate there: a trial point whose objective is the same
+ * to within RL_F_NOISE (relative) and whose projected gradient is smaller is progress. The
+ * trial's projected gradient goes into grad_sums, whose sums were consumed into g. */
+static int noise_floor_progress(rill_model *m, double f, const double *g, const double *pg_x)
+{
+    const struct rl_opt *o = &m->opt;
+    if (!(f - o->f_x <= RL_F_NOISE * fabs(o->f_x)))
+        return 0;
+    double *pg_trial = m->grad_sums;
+    pseudo_gradient(m, o->eval, g, pg_trial);
+    return norm_inf(pg_trial, m->n_weights) < norm_inf(pg_x, m->n_weights);
+}
+
 static int apply_sums(rill_model *m, const double *grad_sum, double loss_sum, double weight_sum)
 {
     struct rl_opt *o = &m->opt;
@@ -302,7 +319,7 @@ static int apply_sums(rill_model *m, const double *grad_sum, double loss_sum, do
     double pred = 0.0;
     for (size_t j = 0; j < n; j++)
         pred += pg[j] * (o->eval[j] - m->w[j]);
-    if (finite && f <= o->f_x + RL_ARMIJO * pred) {
+    if (finite && (f <= o->f_x + RL_ARMIJO * pred || noise_floor_progress(m, f, g, pg))) {
         accept(m, f, f_smooth, g);
         pseudo_gradient(m, m->w, g, pg);
         o->restarted = 0;

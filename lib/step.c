@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "loss_math.h"
 
 #define RL_ADAGRAD_EPS 1e-10
 
@@ -43,26 +44,27 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
 {
     const size_t d = m->n_features, stride = d + 1;
     double worst = 0.0, pen = 0.0;
-    for (size_t c = 0; c < m->n_outputs; c++) {
+    if (m->schedule != RILL_SCHEDULE_ADAGRAD) { /* one rate: the same for every output */
+        double q = 0.0;
+        for (size_t i = 0; i < n; i++)
+            q += rl_dot(X + i * d, X + i * d, d);
+        worst = rate * (q / (double)n) + rate;
+        pen = rate;
+    }
+    for (size_t c = 0; c < m->n_outputs && m->schedule == RILL_SCHEDULE_ADAGRAD; c++) {
         const size_t base = c * stride;
         double q = 0.0;
         for (size_t i = 0; i < n; i++) {
             const double *x = X + i * d;
-            if (m->schedule != RILL_SCHEDULE_ADAGRAD)
-                for (size_t j = 0; j < d; j++)
-                    q += rate * x[j] * x[j];
-            else
-                for (size_t j = 0; j < d; j++)
-                    q += weight_rate(m, rate, base + j, g[base + j]) * x[j] * x[j];
+            for (size_t j = 0; j < d; j++)
+                q += weight_rate(m, rate, base + j, g[base + j]) * x[j] * x[j];
         }
         q = q / (double)n + weight_rate(m, rate, base + d, g[base + d]);
         worst = q > worst ? q : worst;
-        for (size_t j = 0; m->l2 > 0.0 && j < d; j++) /* the penalty's curvature, l2 */
+        for (size_t j = 0; j < d; j++) /* the penalty's curvature, l2 */
             pen = fmax(pen, weight_rate(m, rate, base + j, g[base + j]));
-        if (m->schedule != RILL_SCHEDULE_ADAGRAD)
-            break; /* the same for every output */
     }
-    double load = rl_curvature(m) * worst + m->l2 * pen;
+    double load = rl_curvature(m) * worst + (m->l2 > 0.0 ? m->l2 * pen : 0.0);
     return load > 1.0 ? 1.0 / load : 1.0;
 }
 
@@ -76,8 +78,47 @@ int rl_check_schedule(rill_model *m, const char *why)
     return RILL_OK;
 }
 
-static int commit(rill_model *m, const double *next, const double *g, double loss_sum,
-                  size_t n_rows);
+static int commit(rill_model *m, const double *g, double loss_sum, size_t n_rows);
+
+/* One row, one output, one rate and no proximal step (online learning's common case): the
+ * score, then the step w_j (1 - rate l2) - (rate r) x_j and its finiteness check in one loop,
+ * without a gradient array. Returns 0, having changed nothing, when the loss or a weight comes
+ * out non-finite: the general path then finds and reports the cause. */
+static int step_one(rill_model *m, const double *x, double t, double rate, int automatic)
+{
+    const size_t d = m->n_features;
+    const double *restrict w = m->w;
+    double *restrict next = m->scratch2;
+    const double z = rl_dot(w, x, d) + w[d];
+    double r, loss;
+    if (m->loss == RILL_SQUARED) {
+        r = z - t;
+        loss = 0.5 * r * r;
+    } else {
+        loss = rl_logistic(z, t, &r);
+    }
+    if (!isfinite(loss))
+        return 0;
+    if (automatic)
+        rate *= rate_cap(m, x, 1, rate, NULL);
+    const double shrink = 1.0 - rate * m->l2, c = rate * r;
+    /* Inf and NaN have an all-ones exponent: adding one to it carries into the sign bit.
+     * Integer operations that vectorize with the step, where a floating-point test would not. */
+    const uint64_t exp_mask = 0x7ff0000000000000u, exp_one = 0x0010000000000000u;
+    uint64_t bad = 0;
+    for (size_t j = 0; j < d; j++) {
+        const double v = w[j] * shrink - c * x[j];
+        uint64_t u;
+        memcpy(&u, &v, sizeof u);
+        bad |= (u & exp_mask) + exp_one;
+        next[j] = v;
+    }
+    next[d] = m->fit_intercept ? w[d] - c : w[d];
+    if ((bad >> 63) | !isfinite(next[d]))
+        return 0;
+    commit(m, NULL, loss, 1);
+    return 1;
+}
 
 /* One step. check_x: NULL when X is known to be finite, else the call's name: X is then
  * scanned only if the loss came out non-finite (NaN or Inf in a row always makes it so), so
@@ -97,6 +138,9 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
     const int automatic = !(m->learning_rate > 0.0);
     /* the schedule's rate first: its sqrt or pow overlaps the kernel */
     double rate = scalar_rate(m, automatic ? 1.0 : m->learning_rate, m->stat_rows + 1.0);
+    if (n_rows == 1 && m->n_outputs == 1 && m->schedule != RILL_SCHEDULE_ADAGRAD &&
+        !(m->l1 > 0.0) && step_one(m, X, y[0], rate, automatic))
+        return RILL_OK;
     double loss_sum = 0.0;
     memset(g, 0, nw * sizeof(double));
     rl_kernel_sums(m, m->w, X, y, n_rows, g, &loss_sum);
@@ -125,7 +169,7 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
         if (!isfinite(loss_sum) || !finite)
             return rl_fail(m, RILL_EDIVERGED,
                            "rill_step: the step gave non-finite weights or loss; model unchanged");
-        return commit(m, next, g, loss_sum, n_rows);
+        return commit(m, g, loss_sum, n_rows);
     }
     for (size_t base = 0; base < nw; base += stride) {
         double *gc = g + base;
@@ -158,16 +202,18 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
         return rl_fail(m, RILL_EDIVERGED,
                        "rill_step: the step gave non-finite weights or loss; model unchanged");
 
-    return commit(m, next, g, loss_sum, n_rows);
+    return commit(m, g, loss_sum, n_rows);
 }
 
-/* Makes next the weights and counts the step; g: the step's gradient (AdaGrad's sums). */
-static int commit(rill_model *m, const double *next, const double *g, double loss_sum,
-                  size_t n_rows)
+/* Makes the step's weights, written into scratch2, the weights and counts the step; g: the
+ * step's gradient (AdaGrad's sums). */
+static int commit(rill_model *m, const double *g, double loss_sum, size_t n_rows)
 {
     const size_t nw = m->n_weights;
     const double inv = 1.0 / (double)n_rows;
-    memcpy(m->w, next, nw * sizeof(double));
+    double *old = m->w; /* the two arrays trade places instead of a copy */
+    m->w = m->scratch2;
+    m->scratch2 = old;
     if (m->schedule == RILL_SCHEDULE_ADAGRAD)
         for (size_t j = 0; j < nw; j++)
             m->adagrad[j] += g[j] * g[j];
