@@ -11,9 +11,22 @@
  * accumulates each block into the sums with beta = 1.
  */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 #include "loss_math.h"
+
+/* This file is compiled once for the baseline ISA and, on x86-64 builds with RILL_HAVE_AVX2,
+ * once more with -mavx2 and RL_KERNEL_SUFFIX=_avx2: the second build holds only the
+ * per-ISA kernels, under suffixed names. Without FMA contraction (-ffp-contract=off) and with
+ * every sum in a fixed order, both give the same bits; AVX2 runs the vector loops 4 wide. */
+#define RL_CAT2(a, b) a##b
+#define RL_CAT(a, b) RL_CAT2(a, b)
+#ifdef RL_KERNEL_SUFFIX
+#define RL_KFN(name) RL_CAT(name, RL_KERNEL_SUFFIX)
+#else
+#define RL_KFN(name) name
+#endif
 
 static void axpy(double *restrict y, double a, const double *restrict x, size_t n)
 {
@@ -123,8 +136,8 @@ static double softmax_row(const double *w, const double *x, size_t d, size_t k, 
 
 #define RL_STACK_SCORES 256
 
-void rl_block_portable(int loss, size_t d, size_t k, const double *w, const double *X,
-                       const double *y, size_t n, double *grad_sum, double *loss_sum)
+void RL_KFN(rl_block_portable)(int loss, size_t d, size_t k, const double *w, const double *X,
+                               const double *y, size_t n, double *grad_sum, double *loss_sum)
 {
     double z[RL_STACK_SCORES];
     double *zbuf = k <= RL_STACK_SCORES ? z : NULL;
@@ -138,12 +151,75 @@ void rl_block_portable(int loss, size_t d, size_t k, const double *w, const doub
     *loss_sum = l;
 }
 
+int RL_KFN(rl_row_step)(int loss, size_t d, const double *restrict w, const double *restrict x,
+                        double t, double rate, double l2, double cap_curv, int fit_intercept,
+                        double *restrict next, double *loss_out)
+{
+    const double z = score(w, x, d);
+    double r, l;
+    if (loss == RILL_SQUARED) {
+        r = z - t;
+        l = 0.5 * r * r;
+    } else {
+        l = rl_logistic(z, t, &r);
+    }
+    if (!isfinite(l))
+        return 0;
+    if (cap_curv > 0.0) /* rill_step's automatic rate, rate_cap in step.c with one row */
+        rate *= rl_cap_factor(cap_curv * (rate * (0.0 + rl_dot(x, x, d)) + rate) +
+                              (l2 > 0.0 ? l2 * rate : 0.0));
+    const double shrink = 1.0 - rate * l2, c = rate * r;
+    /* Inf and NaN have an all-ones exponent: adding one to it carries into the sign bit.
+     * Integer operations that vectorize with the step, where a floating-point test would not. */
+    const uint64_t exp_mask = 0x7ff0000000000000u, exp_one = 0x0010000000000000u;
+    uint64_t bad = 0;
+    for (size_t j = 0; j < d; j++) {
+        const double v = w[j] * shrink - c * x[j];
+        uint64_t u;
+        memcpy(&u, &v, sizeof u);
+        bad |= (u & exp_mask) + exp_one;
+        next[j] = v;
+    }
+    next[d] = fit_intercept ? w[d] - c : w[d];
+    *loss_out = l;
+    return !(bad >> 63) && isfinite(next[d]);
+}
+
+#ifndef RL_KERNEL_SUFFIX /* the dispatching functions: once, in the baseline build */
+
+int rl_kernels_avx2(void)
+{
+#ifdef RILL_HAVE_AVX2
+    return __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
+int rl_kernel_step_row(const rill_model *m, const double *x, double t, double rate,
+                       double cap_curv, double *next, double *loss)
+{
+#ifdef RILL_HAVE_AVX2
+    rl_row_step_fn fn = rl_kernels_avx2() ? rl_row_step_avx2 : rl_row_step;
+#else
+    rl_row_step_fn fn = rl_row_step;
+#endif
+    return fn(m->loss, m->n_features, m->w, x, t, rate, m->l2, cap_curv, m->fit_intercept,
+              next, loss);
+}
+
 void rl_kernel_sums(const rill_model *m, const double *w, const double *X, const double *y,
                     size_t n, double *grad_sum, double *loss_sum)
 {
     /* CBLAS only where it wins: softmax scores K outputs per row with one dgemm per block.
      * For one output the fused portable pass (one read of each row) beats dgemv twice. */
-    rl_block_fn fn = rl_block_blas && m->loss == RILL_SOFTMAX ? rl_block_blas : rl_block_portable;
+    rl_block_fn fn = rl_block_portable;
+#ifdef RILL_HAVE_AVX2
+    if (rl_kernels_avx2())
+        fn = rl_block_portable_avx2;
+#endif
+    if (rl_block_blas && m->loss == RILL_SOFTMAX)
+        fn = rl_block_blas;
     fn(m->loss, m->n_features, m->n_outputs, w, X, y, n, grad_sum, loss_sum);
 }
 
@@ -172,3 +248,5 @@ double rl_curvature(const rill_model *m)
 #ifndef RILL_HAVE_CBLAS
 const rl_block_fn rl_block_blas = 0;
 #endif
+
+#endif /* RL_KERNEL_SUFFIX */

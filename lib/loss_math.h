@@ -29,6 +29,12 @@ static inline double rl_dot(const double *restrict a, const double *restrict b, 
     return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
 }
 
+/* The automatic rate's factor for a load c * sum(eta x^2) + l2 eta (step.c): at most 1. */
+static inline double rl_cap_factor(double load)
+{
+    return load > 1.0 ? 1.0 / load : 1.0;
+}
+
 /* log(1 + exp(z)) without overflow. */
 static inline double rl_softplus(double z)
 {

@@ -64,8 +64,7 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
         for (size_t j = 0; j < d; j++) /* the penalty's curvature, l2 */
             pen = fmax(pen, weight_rate(m, rate, base + j, g[base + j]));
     }
-    double load = rl_curvature(m) * worst + (m->l2 > 0.0 ? m->l2 * pen : 0.0);
-    return load > 1.0 ? 1.0 / load : 1.0;
+    return rl_cap_factor(rl_curvature(m) * worst + (m->l2 > 0.0 ? m->l2 * pen : 0.0));
 }
 
 /* The one setting a stochastic step refuses. Callers that run several steps (rill_fit with
@@ -81,40 +80,14 @@ int rl_check_schedule(rill_model *m, const char *why)
 static int commit(rill_model *m, const double *g, double loss_sum, size_t n_rows);
 
 /* One row, one output, one rate and no proximal step (online learning's common case): the
- * score, then the step w_j (1 - rate l2) - (rate r) x_j and its finiteness check in one loop,
+ * row kernel (kernels.c) scores the row and writes the step into scratch2 in one sweep,
  * without a gradient array. Returns 0, having changed nothing, when the loss or a weight comes
  * out non-finite: the general path then finds and reports the cause. */
 static int step_one(rill_model *m, const double *x, double t, double rate, int automatic)
 {
-    const size_t d = m->n_features;
-    const double *restrict w = m->w;
-    double *restrict next = m->scratch2;
-    const double z = rl_dot(w, x, d) + w[d];
-    double r, loss;
-    if (m->loss == RILL_SQUARED) {
-        r = z - t;
-        loss = 0.5 * r * r;
-    } else {
-        loss = rl_logistic(z, t, &r);
-    }
-    if (!isfinite(loss))
-        return 0;
-    if (automatic)
-        rate *= rate_cap(m, x, 1, rate, NULL);
-    const double shrink = 1.0 - rate * m->l2, c = rate * r;
-    /* Inf and NaN have an all-ones exponent: adding one to it carries into the sign bit.
-     * Integer operations that vectorize with the step, where a floating-point test would not. */
-    const uint64_t exp_mask = 0x7ff0000000000000u, exp_one = 0x0010000000000000u;
-    uint64_t bad = 0;
-    for (size_t j = 0; j < d; j++) {
-        const double v = w[j] * shrink - c * x[j];
-        uint64_t u;
-        memcpy(&u, &v, sizeof u);
-        bad |= (u & exp_mask) + exp_one;
-        next[j] = v;
-    }
-    next[d] = m->fit_intercept ? w[d] - c : w[d];
-    if ((bad >> 63) | !isfinite(next[d]))
+    double loss;
+    if (!rl_kernel_step_row(m, x, t, rate, automatic ? rl_curvature(m) : 0.0, m->scratch2,
+                            &loss))
         return 0;
     commit(m, NULL, loss, 1);
     return 1;

@@ -259,6 +259,128 @@ START_TEST(test_kernel_portable_matches_reference)
 }
 END_TEST
 
+/* The one-row step kernel against the step written out in long double: r from the loss at the
+ * row, the automatic cap (rill_step's rate_cap with one row), w (1 - rate l2) - rate r x. */
+START_TEST(test_row_step_matches_reference)
+{
+    const size_t dims[] = {1, 3, 8, 9, 33, 130};
+    for (int loss = RILL_SQUARED; loss <= RILL_LOGISTIC; loss++)
+        for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++)
+            for (int variant = 0; variant < 4; variant++) {
+                const size_t d = dims[s];
+                const int fit_intercept = variant & 1, automatic = variant >> 1;
+                const double l2 = variant == 2 ? 0.0 : 0.01, rate = automatic ? 1.0 : 0.05;
+                const double curv = loss == RILL_SQUARED ? 1.0 : 0.25;
+                ref_rng r;
+                double *X, *y, *W, *next = malloc((d + 1) * sizeof *next), l = -1.0;
+                ref_rng_seed(&r, 5000 + 13 * (uint64_t)loss + 7 * s + (uint64_t)variant);
+                ref_random_problem(&r, loss, 1, d, loss == RILL_SQUARED ? 0 : 2, 1.5, &X, &y);
+                W = tu_random_weights(&r, d + 1, 0.4);
+                int ok = rl_row_step(loss, d, W, X, y[0], rate, l2, automatic ? curv : 0.0,
+                                     fit_intercept, next, &l);
+                ck_assert_msg(ok == 1, "row step %s d=%zu variant %d: not finite",
+                              tu_loss_name(loss), d, variant);
+                long double z = W[d], xx = 0.0L, rr, lr, eta = rate;
+                for (size_t j = 0; j < d; j++) {
+                    z += (long double)W[j] * X[j];
+                    xx += (long double)X[j] * X[j];
+                }
+                if (loss == RILL_SQUARED) {
+                    rr = z - y[0];
+                    lr = 0.5L * rr * rr;
+                } else {
+                    rr = 1.0L / (1.0L + expl(-z)) - y[0];
+                    lr = (z > 0 ? z + log1pl(expl(-z)) : log1pl(expl(z))) - y[0] * z;
+                }
+                if (automatic) {
+                    long double load = curv * (eta * xx + eta) + l2 * eta;
+                    eta = load > 1.0L ? eta / load : eta;
+                }
+                ck_assert_msg(rel_scalar(l, (double)lr) <= 1e-12, "row step %s d=%zu: loss %.17g vs %.17Lg",
+                              tu_loss_name(loss), d, l, lr);
+                for (size_t j = 0; j <= d; j++) {
+                    long double want = j < d ? W[j] * (1.0L - eta * l2) - eta * rr * X[j]
+                                             : (fit_intercept ? W[d] - eta * rr : W[d]);
+                    ck_assert_msg(rel_scalar(next[j], (double)want) <= 1e-12,
+                                  "row step %s d=%zu variant %d: weight %zu = %.17g, reference %.17Lg",
+                                  tu_loss_name(loss), d, variant, j, next[j], want);
+                }
+                /* a step that overflows is reported, not taken */
+                X[0] = 1e300;
+                memset(W, 0, (d + 1) * sizeof *W); /* z = 0: r = 0.5 - 1 (logistic), -1 */
+                ck_assert_msg(rl_row_step(loss, d, W, X, 1.0, 1e10, l2, 0.0, fit_intercept,
+                                          next, &l) == 0,
+                              "row step %s d=%zu: an overflowing step reported finite",
+                              tu_loss_name(loss), d);
+                free(X);
+                free(y);
+                free(W);
+                free(next);
+            }
+}
+END_TEST
+
+/* The AVX2 build of the kernels gives the same bits as the baseline one: the same loops, no
+ * FMA, every sum in the same order (checkasm-style: both versions on the same inputs). */
+START_TEST(test_kernel_avx2_bit_identical)
+{
+#ifdef RILL_HAVE_AVX2
+    const size_t shapes[][3] = {{1, 1, 2},   {5, 3, 3},   {63, 7, 2},    {64, 8, 2},
+                                {65, 9, 5},  {200, 4, 10}, {130, 33, 3}, {257, 64, 4},
+                                {37, 257, 3}, {16, 1000, 2}};
+    const double scales[] = {1.5, 40.0};
+    if (!rl_kernels_avx2()) {
+        printf("this processor has no AVX2: nothing to compare\n");
+        return;
+    }
+    for (int loss = RILL_SQUARED; loss <= RILL_SOFTMAX; loss++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (size_t sc = 0; sc < 2; sc++) {
+                size_t n = shapes[s][0], d = shapes[s][1], K = shapes[s][2];
+                size_t Kc = tu_classes_for(loss, K), k = ref_n_outputs(loss, Kc);
+                size_t nw = ref_n_weights(loss, d, Kc);
+                ref_rng r;
+                double *X, *y, *W, *ga = calloc(nw, sizeof *ga), *gb = calloc(nw, sizeof *gb);
+                double la = 0.5, lb = 0.5;
+                ref_rng_seed(&r, 6000 + 31 * (uint64_t)loss + 2 * s + sc);
+                ref_random_problem(&r, loss, n, d, Kc, scales[sc], &X, &y);
+                W = tu_random_weights(&r, nw, 0.3);
+                rl_block_portable(loss, d, k, W, X, y, n, ga, &la);
+                rl_block_portable_avx2(loss, d, k, W, X, y, n, gb, &lb);
+                ck_assert_msg(memcmp(&la, &lb, sizeof la) == 0 &&
+                                  memcmp(ga, gb, nw * sizeof *ga) == 0,
+                              "avx2 %s n=%zu d=%zu K=%zu scale %g: not bit-identical (loss %.17g "
+                              "vs %.17g, gradient max rel diff %g)",
+                              tu_loss_name(loss), n, d, K, scales[sc], lb, la,
+                              ref_max_rel_diff(gb, ga, nw, 1e-300));
+                if (loss != RILL_SOFTMAX) {
+                    double *na = malloc((d + 1) * sizeof *na), *nb = malloc((d + 1) * sizeof *nb);
+                    for (int cap = 0; cap < 2; cap++) {
+                        int oa = rl_row_step(loss, d, W, X, y[0], 0.3, 0.01, cap ? 0.25 : 0.0, 1,
+                                             na, &la);
+                        int ob = rl_row_step_avx2(loss, d, W, X, y[0], 0.3, 0.01,
+                                                  cap ? 0.25 : 0.0, 1, nb, &lb);
+                        ck_assert_msg(oa == ob && memcmp(&la, &lb, sizeof la) == 0 &&
+                                          memcmp(na, nb, (d + 1) * sizeof *na) == 0,
+                                      "avx2 row step %s d=%zu: not bit-identical",
+                                      tu_loss_name(loss), d);
+                    }
+                    free(na);
+                    free(nb);
+                }
+                free(X);
+                free(y);
+                free(W);
+                free(ga);
+                free(gb);
+            }
+#else
+    ck_assert_msg(rl_kernels_avx2() == 0, "built without AVX2 kernels, yet they are reported");
+    printf("built without the AVX2 kernels: nothing to compare\n");
+#endif
+}
+END_TEST
+
 START_TEST(test_kernel_blas_matches_portable)
 {
     const size_t shapes[][3] = {{1, 1, 2},  {5, 3, 3},     {63, 2, 2},  {64, 7, 2},
@@ -413,6 +535,8 @@ static Suite *gradient_suite(void)
     tc = tcase_create("kernels");
     tcase_add_test(tc, test_kernel_portable_matches_reference);
     tcase_add_test(tc, test_kernel_blas_matches_portable);
+    tcase_add_test(tc, test_row_step_matches_reference);
+    tcase_add_test(tc, test_kernel_avx2_bit_identical);
     suite_add_tcase(s, tc);
     return s;
 }
