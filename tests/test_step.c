@@ -649,6 +649,61 @@ START_TEST(test_progressive_loss)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ one-row steps */
+
+/* A step writes its weights into scratch space that then trades places with the weights: a
+ * clone, a saved model and a failing step must see the current weights after an odd and an
+ * even number of steps. */
+START_TEST(test_one_row_steps_swap_safely)
+{
+    const size_t n = 6, d = 4;
+    ref_rng r;
+    double *X, *y;
+    rill_model *m = tu_new_model(RILL_LOGISTIC, d, 2);
+    ref_rng_seed(&r, 901);
+    ref_random_problem(&r, RILL_LOGISTIC, n, d, 2, 1.0, &X, &y);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.5);
+    for (size_t i = 0; i < n; i++) {
+        rill_model *c = NULL;
+        double *w, *wc, *wf, bad[4];
+        ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
+        w = tu_get_weights(m);
+        ck_assert_int_eq(rill_model_clone(&c, m), RILL_OK);
+        wc = tu_get_weights(c);
+        ck_assert_msg(memcmp(w, wc, (d + 1) * sizeof *w) == 0,
+                      "clone after %zu one-row steps has other weights", i + 1);
+        /* a refused step (NaN in the row) leaves the weights where they were */
+        memcpy(bad, X + i * d, sizeof bad);
+        bad[2] = NAN;
+        ck_assert_int_eq(rill_step(m, bad, y + i, 1), RILL_EDATA);
+        wf = tu_get_weights(m);
+        ck_assert_msg(memcmp(w, wf, (d + 1) * sizeof *w) == 0,
+                      "a refused step after %zu steps changed the weights", i + 1);
+        /* and the clone steps on exactly like the original */
+        if (i + 1 < n) {
+            ck_assert_int_eq(rill_step(c, X + (i + 1) * d, y + i + 1, 1), RILL_OK);
+            free(wc);
+            wc = tu_get_weights(c);
+            rill_model *m2 = NULL;
+            ck_assert_int_eq(rill_model_clone(&m2, m), RILL_OK);
+            ck_assert_int_eq(rill_step(m2, X + (i + 1) * d, y + i + 1, 1), RILL_OK);
+            free(wf);
+            wf = tu_get_weights(m2);
+            ck_assert_msg(memcmp(wf, wc, (d + 1) * sizeof *w) == 0,
+                          "a clone's next step differs from the original's");
+            rill_model_free(m2);
+        }
+        free(w);
+        free(wc);
+        free(wf);
+        rill_model_free(c);
+    }
+    free(X);
+    free(y);
+    rill_model_free(m);
+}
+END_TEST
+
 static Suite *step_suite(void)
 {
     Suite *s = suite_create("step");
@@ -670,6 +725,10 @@ static Suite *step_suite(void)
     tc = tcase_create("automatic_rate");
     tcase_add_test(tc, test_automatic_rate_raw_diabetes);
     tcase_add_test(tc, test_automatic_rate_cap);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("one_row");
+    tcase_add_test(tc, test_one_row_steps_swap_safely);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("progressive_loss");
