@@ -166,8 +166,7 @@ int RL_KFN(rl_row_step)(int loss, size_t d, const double *restrict w, const doub
     if (!isfinite(l))
         return 0;
     if (cap_curv > 0.0) /* rill_step's automatic rate, rate_cap in step.c with one row */
-        rate *= rl_cap_factor(cap_curv * (rate * (0.0 + rl_dot(x, x, d)) + rate) +
-                              (l2 > 0.0 ? l2 * rate : 0.0));
+        rate *= rl_cap_one_rate(cap_curv, l2, rate, 0.0 + rl_dot(x, x, d));
     const double shrink = 1.0 - rate * l2, c = rate * r;
     /* Inf and NaN have an all-ones exponent: adding one to it carries into the sign bit.
      * Integer operations that vectorize with the step, where a floating-point test would not. */

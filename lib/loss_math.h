@@ -29,9 +29,12 @@ static inline double rl_dot(const double *restrict a, const double *restrict b, 
     return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
 }
 
-/* The automatic rate's factor for a load c * sum(eta x^2) + l2 eta (step.c): at most 1. */
-static inline double rl_cap_factor(double load)
+/* rill_step's automatic rate cap when every weight has the same rate: the step may not
+ * overshoot, c (rate mean_i x_i.x_i + rate) + l2 rate <= 1 (the intercept's rate counted, the
+ * l2 term only with l2 > 0). Returns the factor, at most 1, that the rate is multiplied by. */
+static inline double rl_cap_one_rate(double curv, double l2, double rate, double mean_xx)
 {
+    const double load = curv * (rate * mean_xx + rate) + (l2 > 0.0 ? l2 * rate : 0.0);
     return load > 1.0 ? 1.0 / load : 1.0;
 }
 

@@ -43,15 +43,14 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
                        const double *g)
 {
     const size_t d = m->n_features, stride = d + 1;
-    double worst = 0.0, pen = 0.0;
     if (m->schedule != RILL_SCHEDULE_ADAGRAD) { /* one rate: the same for every output */
         double q = 0.0;
         for (size_t i = 0; i < n; i++)
             q += rl_dot(X + i * d, X + i * d, d);
-        worst = rate * (q / (double)n) + rate;
-        pen = rate;
+        return rl_cap_one_rate(rl_curvature(m), m->l2, rate, q / (double)n);
     }
-    for (size_t c = 0; c < m->n_outputs && m->schedule == RILL_SCHEDULE_ADAGRAD; c++) {
+    double worst = 0.0, pen = 0.0;
+    for (size_t c = 0; c < m->n_outputs; c++) {
         const size_t base = c * stride;
         double q = 0.0;
         for (size_t i = 0; i < n; i++) {
@@ -64,7 +63,8 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
         for (size_t j = 0; j < d; j++) /* the penalty's curvature, l2 */
             pen = fmax(pen, weight_rate(m, rate, base + j, g[base + j]));
     }
-    return rl_cap_factor(rl_curvature(m) * worst + (m->l2 > 0.0 ? m->l2 * pen : 0.0));
+    const double load = rl_curvature(m) * worst + (m->l2 > 0.0 ? m->l2 * pen : 0.0);
+    return load > 1.0 ? 1.0 / load : 1.0;
 }
 
 /* The one setting a stochastic step refuses. Callers that run several steps (rill_fit with
