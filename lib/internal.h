@@ -136,12 +136,20 @@ void rl_scores(const rill_model *m, const double *w, const double *X, size_t n, 
 /* Score of one row for one output. */
 double rl_score(const rill_model *m, const double *w, const double *x, size_t output);
 /* One stochastic step on one row of a one-output model (squared, logistic) with one rate and
- * no L1: next = w (1 - rate l2) - rate r x (intercept: - rate r when fitted), where r is the
- * loss's derivative at the row; rate is first capped as rill_step's automatic rate when
- * cap_curv > 0 (the loss's curvature). Writes the row's loss to *loss. Returns 1, or 0 when
- * the loss or a weight is not finite (next is then unspecified). */
-int rl_kernel_step_row(const rill_model *m, const double *x, double t, double rate,
-                       double cap_curv, double *next, double *loss);
+ * no L1: w (1 - rate l2) - rate r x (intercept: - rate r when fitted), where r is the loss's
+ * derivative at the row; rate is first capped as rill_step's automatic rate when
+ * cap_curv > 0 (the loss's curvature). Writes the row's loss to *loss. Returns
+ * RL_ROW_IN_PLACE when the new weights were written over m->w (no weight could overflow),
+ * RL_ROW_IN_NEXT when they are in m->scratch2 (the weights unchanged), or 0 when the loss or
+ * a weight is not finite (the weights unchanged, scratch2 unspecified). */
+#define RL_ROW_IN_PLACE 1
+#define RL_ROW_IN_NEXT 2
+/* Rows of at least this many features are stepped over the weights when no weight can
+ * overflow. Shorter rows always write into next (the arrays then trade places): for them the
+ * extra sums that bound the new weights cost more than the copy they save. */
+#define RL_ROW_IN_PLACE_MIN_D 512
+int rl_kernel_step_row(rill_model *m, const double *x, double t, double rate, double cap_curv,
+                       double *loss);
 /* Per-row curvature bound c (1 squared, 1/4 logistic, 1/2 softmax). */
 double rl_curvature(const rill_model *m);
 /* The reference kernel and the CBLAS one, for tests. */
@@ -150,17 +158,17 @@ typedef void (*rl_block_fn)(int loss, size_t d, size_t k, const double *w, const
 void rl_block_portable(int loss, size_t d, size_t k, const double *w, const double *X,
                        const double *y, size_t n, double *grad_sum, double *loss_sum);
 /* The row step's arithmetic (see rl_kernel_step_row). */
-typedef int (*rl_row_step_fn)(int loss, size_t d, const double *w, const double *x, double t,
+typedef int (*rl_row_step_fn)(int loss, size_t d, double *w, const double *x, double t,
                               double rate, double l2, double cap_curv, int fit_intercept,
                               double *next, double *loss_out);
-int rl_row_step(int loss, size_t d, const double *w, const double *x, double t, double rate,
+int rl_row_step(int loss, size_t d, double *w, const double *x, double t, double rate,
                 double l2, double cap_curv, int fit_intercept, double *next, double *loss_out);
 #ifdef RILL_HAVE_AVX2
 /* The same kernels compiled for AVX2 (kernels.c built again with -mavx2, no FMA): the same
  * bits, used when the processor has AVX2. */
 void rl_block_portable_avx2(int loss, size_t d, size_t k, const double *w, const double *X,
                             const double *y, size_t n, double *grad_sum, double *loss_sum);
-int rl_row_step_avx2(int loss, size_t d, const double *w, const double *x, double t,
+int rl_row_step_avx2(int loss, size_t d, double *w, const double *x, double t,
                      double rate, double l2, double cap_curv, int fit_intercept, double *next,
                      double *loss_out);
 #endif

@@ -151,11 +151,72 @@ void RL_KFN(rl_block_portable)(int loss, size_t d, size_t k, const double *w, co
     *loss_sum = l;
 }
 
-int RL_KFN(rl_row_step)(int loss, size_t d, const double *restrict w, const double *restrict x,
+/* What the one-row step reads: w.x (the score every other call computes), x.x (the automatic
+ * rate's cap) and w.w, which with x.x bounds the new weights before any is written. */
+struct row_read {
+    double wx, xx, ww;
+};
+
+/* One sweep, eight lanes per sum as in rl_dot and the same final order (the same bits). On
+ * SIMD hosts, with GCC and Clang, the lanes are written as vectors: their auto-vectorizer
+ * would interleave three sums across iterations instead, a shuffle for every load. Elsewhere
+ * (firmware, other compilers) three rl_dot sweeps. */
+#if (defined(__GNUC__) || defined(__clang__)) &&                                               \
+    (defined(__SSE2__) || defined(__aarch64__) || defined(__ARM_NEON))
+typedef double rl_v4 __attribute__((vector_size(32)));
+
+static struct row_read row_read(const double *restrict w, const double *restrict x, size_t d)
+{
+    rl_v4 sa = {0}, sb = {0}, qa = {0}, qb = {0}, pa = {0}, pb = {0};
+    size_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        rl_v4 wa, wb, xa, xb; /* unaligned loads */
+        memcpy(&wa, w + j, sizeof wa);
+        memcpy(&wb, w + j + 4, sizeof wb);
+        memcpy(&xa, x + j, sizeof xa);
+        memcpy(&xb, x + j + 4, sizeof xb);
+        sa += wa * xa;
+        sb += wb * xb;
+        qa += xa * xa;
+        qb += xb * xb;
+        pa += wa * wa;
+        pb += wb * wb;
+    }
+    for (; j < d; j++) {
+        sa[0] += w[j] * x[j];
+        qa[0] += x[j] * x[j];
+        pa[0] += w[j] * w[j];
+    }
+    struct row_read r;
+    r.wx = ((sa[0] + sb[0]) + (sa[2] + sb[2])) + ((sa[1] + sb[1]) + (sa[3] + sb[3]));
+    r.xx = ((qa[0] + qb[0]) + (qa[2] + qb[2])) + ((qa[1] + qb[1]) + (qa[3] + qb[3]));
+    r.ww = ((pa[0] + pb[0]) + (pa[2] + pb[2])) + ((pa[1] + pb[1]) + (pa[3] + pb[3]));
+    return r;
+}
+#else
+static struct row_read row_read(const double *restrict w, const double *restrict x, size_t d)
+{
+    struct row_read r;
+    r.wx = rl_dot(w, x, d);
+    r.xx = rl_dot(x, x, d);
+    r.ww = rl_dot(w, w, d);
+    return r;
+}
+#endif
+
+int RL_KFN(rl_row_step)(int loss, size_t d, double *restrict w, const double *restrict x,
                         double t, double rate, double l2, double cap_curv, int fit_intercept,
                         double *restrict next, double *loss_out)
 {
-    const double z = score(w, x, d);
+    struct row_read rd;
+    if (d >= RL_ROW_IN_PLACE_MIN_D) {
+        rd = row_read(w, x, d);
+    } else { /* short rows: the new weights go to next, and w.w is not needed */
+        rd.wx = rl_dot(w, x, d);
+        rd.xx = cap_curv > 0.0 ? rl_dot(x, x, d) : 0.0;
+        rd.ww = INFINITY;
+    }
+    const double z = rd.wx + w[d];
     double r, l;
     if (loss == RILL_SQUARED) {
         r = z - t;
@@ -163,11 +224,24 @@ int RL_KFN(rl_row_step)(int loss, size_t d, const double *restrict w, const doub
     } else {
         l = rl_logistic(z, t, &r);
     }
-    if (!isfinite(l))
+    if (!isfinite(l)) /* also when x holds a NaN or an Inf: the score then is not finite */
         return 0;
     if (cap_curv > 0.0) /* rill_step's automatic rate, rate_cap in step.c with one row */
-        rate *= rl_cap_one_rate(cap_curv, l2, rate, 0.0 + rl_dot(x, x, d));
+        rate *= rl_cap_one_rate(cap_curv, l2, rate, rd.xx);
     const double shrink = 1.0 - rate * l2, c = rate * r;
+    const double b = fit_intercept ? w[d] - c : w[d];
+    if (!isfinite(b))
+        return 0;
+    /* |w_j shrink| <= |shrink| sqrt(w.w) and |c x_j| <= |c| sqrt(x.x): when both are below
+     * 2^500, no weight can come out non-finite, and the step is written over the weights
+     * (NaN compares false). Otherwise into next, checked weight by weight. */
+    if (shrink * shrink * rd.ww <= 0x1p1000 && c * c * rd.xx <= 0x1p1000) {
+        for (size_t j = 0; j < d; j++)
+            w[j] = w[j] * shrink - c * x[j];
+        w[d] = b;
+        *loss_out = l;
+        return RL_ROW_IN_PLACE;
+    }
     /* Inf and NaN have an all-ones exponent: adding one to it carries into the sign bit.
      * Integer operations that vectorize with the step, where a floating-point test would not. */
     const uint64_t exp_mask = 0x7ff0000000000000u, exp_one = 0x0010000000000000u;
@@ -179,9 +253,9 @@ int RL_KFN(rl_row_step)(int loss, size_t d, const double *restrict w, const doub
         bad |= (u & exp_mask) + exp_one;
         next[j] = v;
     }
-    next[d] = fit_intercept ? w[d] - c : w[d];
+    next[d] = b;
     *loss_out = l;
-    return !(bad >> 63) && isfinite(next[d]);
+    return bad >> 63 ? 0 : RL_ROW_IN_NEXT;
 }
 
 #ifndef RL_KERNEL_SUFFIX /* the dispatching functions: once, in the baseline build */
@@ -195,8 +269,8 @@ int rl_kernels_avx2(void)
 #endif
 }
 
-int rl_kernel_step_row(const rill_model *m, const double *x, double t, double rate,
-                       double cap_curv, double *next, double *loss)
+int rl_kernel_step_row(rill_model *m, const double *x, double t, double rate, double cap_curv,
+                       double *loss)
 {
 #ifdef RILL_HAVE_AVX2
     rl_row_step_fn fn = rl_kernels_avx2() ? rl_row_step_avx2 : rl_row_step;
@@ -204,7 +278,7 @@ int rl_kernel_step_row(const rill_model *m, const double *x, double t, double ra
     rl_row_step_fn fn = rl_row_step;
 #endif
     return fn(m->loss, m->n_features, m->w, x, t, rate, m->l2, cap_curv, m->fit_intercept,
-              next, loss);
+              m->scratch2, loss);
 }
 
 void rl_kernel_sums(const rill_model *m, const double *w, const double *X, const double *y,

@@ -77,19 +77,21 @@ int rl_check_schedule(rill_model *m, const char *why)
     return RILL_OK;
 }
 
-static int commit(rill_model *m, const double *g, double loss_sum, size_t n_rows);
+static int commit(rill_model *m, int in_next, const double *g, double loss_sum, size_t n_rows);
 
 /* One row, one output, one rate and no proximal step (online learning's common case): the
- * row kernel (kernels.c) scores the row and writes the step into scratch2 in one sweep,
- * without a gradient array. Returns 0, having changed nothing, when the loss or a weight comes
- * out non-finite: the general path then finds and reports the cause. */
+ * row kernel (kernels.c) scores the row and writes the step, over the weights when no weight
+ * can overflow and into scratch2 otherwise, without a gradient array. Returns 0, having
+ * changed nothing, when the loss or a weight comes out non-finite: the general path then
+ * finds and reports the cause. */
 static int step_one(rill_model *m, const double *x, double t, double rate, int automatic)
 {
     double loss;
-    if (!rl_kernel_step_row(m, x, t, rate, automatic ? rl_curvature(m) : 0.0, m->scratch2,
-                            &loss))
+    const int where = rl_kernel_step_row(m, x, t, rate, automatic ? rl_curvature(m) : 0.0,
+                                         &loss);
+    if (!where)
         return 0;
-    commit(m, NULL, loss, 1);
+    commit(m, where == RL_ROW_IN_NEXT, NULL, loss, 1);
     return 1;
 }
 
@@ -142,7 +144,7 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
         if (!isfinite(loss_sum) || !finite)
             return rl_fail(m, RILL_EDIVERGED,
                            "rill_step: the step gave non-finite weights or loss; model unchanged");
-        return commit(m, g, loss_sum, n_rows);
+        return commit(m, 1, g, loss_sum, n_rows);
     }
     for (size_t base = 0; base < nw; base += stride) {
         double *gc = g + base;
@@ -175,18 +177,20 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
         return rl_fail(m, RILL_EDIVERGED,
                        "rill_step: the step gave non-finite weights or loss; model unchanged");
 
-    return commit(m, g, loss_sum, n_rows);
+    return commit(m, 1, g, loss_sum, n_rows);
 }
 
-/* Makes the step's weights, written into scratch2, the weights and counts the step; g: the
- * step's gradient (AdaGrad's sums). */
-static int commit(rill_model *m, const double *g, double loss_sum, size_t n_rows)
+/* Counts the step whose weights are in m->w, or with in_next in scratch2 (they become the
+ * weights); g: the step's gradient (AdaGrad's sums). */
+static int commit(rill_model *m, int in_next, const double *g, double loss_sum, size_t n_rows)
 {
     const size_t nw = m->n_weights;
     const double inv = 1.0 / (double)n_rows;
-    double *old = m->w; /* the two arrays trade places instead of a copy */
-    m->w = m->scratch2;
-    m->scratch2 = old;
+    if (in_next) { /* the two arrays trade places instead of a copy */
+        double *old = m->w;
+        m->w = m->scratch2;
+        m->scratch2 = old;
+    }
     if (m->schedule == RILL_SCHEDULE_ADAGRAD)
         for (size_t j = 0; j < nw; j++)
             m->adagrad[j] += g[j] * g[j];

@@ -260,29 +260,48 @@ START_TEST(test_kernel_portable_matches_reference)
 END_TEST
 
 /* The one-row step kernel against the step written out in long double: r from the loss at the
- * row, the automatic cap (rill_step's rate_cap with one row), w (1 - rate l2) - rate r x. */
+ * row, the automatic cap (rill_step's rate_cap with one row), w (1 - rate l2) - rate r x. The
+ * kernel writes over the weights of long rows, or into next for short rows and when a
+ * weight might overflow (variant 4: a weight near DBL_MAX, the step still finite); a refused
+ * step leaves the weights as they were, bit for bit. */
 START_TEST(test_row_step_matches_reference)
 {
-    const size_t dims[] = {1, 3, 8, 9, 33, 130};
+    const size_t dims[] = {1, 3, 8, 9, 33, 130, RL_ROW_IN_PLACE_MIN_D, 603};
     for (int loss = RILL_SQUARED; loss <= RILL_LOGISTIC; loss++)
         for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++)
-            for (int variant = 0; variant < 4; variant++) {
+            for (int variant = 0; variant < 5; variant++) {
                 const size_t d = dims[s];
-                const int fit_intercept = variant & 1, automatic = variant >> 1;
-                const double l2 = variant == 2 ? 0.0 : 0.01, rate = automatic ? 1.0 : 0.05;
+                const int fit_intercept = variant & 1, automatic = (variant >> 1) & 1;
+                const int huge = variant == 4;
+                const double l2 = variant == 2 || huge ? 0.0 : 0.01;
+                const double rate = automatic ? 1.0 : 0.05;
                 const double curv = loss == RILL_SQUARED ? 1.0 : 0.25;
                 ref_rng r;
                 double *X, *y, *W, *next = malloc((d + 1) * sizeof *next), l = -1.0;
+                double *W0 = malloc((d + 1) * sizeof *W0);
                 ref_rng_seed(&r, 5000 + 13 * (uint64_t)loss + 7 * s + (uint64_t)variant);
                 ref_random_problem(&r, loss, 1, d, loss == RILL_SQUARED ? 0 : 2, 1.5, &X, &y);
                 W = tu_random_weights(&r, d + 1, 0.4);
-                int ok = rl_row_step(loss, d, W, X, y[0], rate, l2, automatic ? curv : 0.0,
-                                     fit_intercept, next, &l);
-                ck_assert_msg(ok == 1, "row step %s d=%zu variant %d: not finite",
-                              tu_loss_name(loss), d, variant);
-                long double z = W[d], xx = 0.0L, rr, lr, eta = rate;
+                if (huge) { /* the score is then huge: a logistic row's residual is 0 or -1 */
+                    W[d / 2] = 1e308;
+                    X[d / 2] = loss == RILL_SQUARED ? 1e-300 : 1e-310;
+                }
+                memcpy(W0, W, (d + 1) * sizeof *W);
+                int where = rl_row_step(loss, d, W, X, y[0], rate, l2, automatic ? curv : 0.0,
+                                        fit_intercept, next, &l);
+                const int in_place = !huge && d >= RL_ROW_IN_PLACE_MIN_D;
+                ck_assert_msg(where == (in_place ? RL_ROW_IN_PLACE : RL_ROW_IN_NEXT),
+                              "row step %s d=%zu variant %d: returned %d", tu_loss_name(loss),
+                              d, variant, where);
+                const double *out = where == RL_ROW_IN_PLACE ? W : next;
+                if (where == RL_ROW_IN_NEXT)
+                    ck_assert_msg(memcmp(W, W0, (d + 1) * sizeof *W) == 0,
+                                  "row step %s d=%zu: the step went to next, yet the weights "
+                                  "changed", tu_loss_name(loss), d);
+                long double z = W0[d], xx = 0.0L, rr, lr, eta = rate, zabs = fabs(W0[d]);
                 for (size_t j = 0; j < d; j++) {
-                    z += (long double)W[j] * X[j];
+                    z += (long double)W0[j] * X[j];
+                    zabs += fabsl((long double)W0[j] * X[j]);
                     xx += (long double)X[j] * X[j];
                 }
                 if (loss == RILL_SQUARED) {
@@ -299,22 +318,33 @@ START_TEST(test_row_step_matches_reference)
                 ck_assert_msg(rel_scalar(l, (double)lr) <= 1e-12, "row step %s d=%zu: loss %.17g vs %.17Lg",
                               tu_loss_name(loss), d, l, lr);
                 for (size_t j = 0; j <= d; j++) {
-                    long double want = j < d ? W[j] * (1.0L - eta * l2) - eta * rr * X[j]
-                                             : (fit_intercept ? W[d] - eta * rr : W[d]);
-                    ck_assert_msg(rel_scalar(next[j], (double)want) <= 1e-12,
+                    long double want = j < d ? W0[j] * (1.0L - eta * l2) - eta * rr * X[j]
+                                             : (fit_intercept ? W0[d] - eta * rr : W0[d]);
+                    /* the rounding of the score (|r| errs by up to about d eps sum|w x|)
+                     * and of the two terms, which may cancel */
+                    const long double xj = j < d ? X[j] : 1.0L, wj = W0[j];
+                    const long double scale = fabsl(j < d ? wj * (1.0L - eta * l2) : wj) +
+                                              fabsl(eta * xj) * (fabsl(rr) + zabs);
+                    ck_assert_msg(fabsl(out[j] - want) <= 1e-12L * scale,
                                   "row step %s d=%zu variant %d: weight %zu = %.17g, reference %.17Lg",
-                                  tu_loss_name(loss), d, variant, j, next[j], want);
+                                  tu_loss_name(loss), d, variant, j, out[j], want);
                 }
-                /* a step that overflows is reported, not taken */
+                /* a step that overflows is reported, not taken: the weights keep their bits */
                 X[0] = 1e300;
                 memset(W, 0, (d + 1) * sizeof *W); /* z = 0: r = 0.5 - 1 (logistic), -1 */
+                W[d] = 0.25;
                 ck_assert_msg(rl_row_step(loss, d, W, X, 1.0, 1e10, l2, 0.0, fit_intercept,
                                           next, &l) == 0,
                               "row step %s d=%zu: an overflowing step reported finite",
                               tu_loss_name(loss), d);
+                for (size_t j = 0; j <= d; j++)
+                    ck_assert_msg(W[j] == (j == d ? 0.25 : 0.0) && !signbit(W[j]),
+                                  "row step %s d=%zu: a refused step changed weight %zu",
+                                  tu_loss_name(loss), d, j);
                 free(X);
                 free(y);
                 free(W);
+                free(W0);
                 free(next);
             }
 }
@@ -354,19 +384,31 @@ START_TEST(test_kernel_avx2_bit_identical)
                               tu_loss_name(loss), n, d, K, scales[sc], lb, la,
                               ref_max_rel_diff(gb, ga, nw, 1e-300));
                 if (loss != RILL_SOFTMAX) {
-                    double *na = malloc((d + 1) * sizeof *na), *nb = malloc((d + 1) * sizeof *nb);
-                    for (int cap = 0; cap < 2; cap++) {
-                        int oa = rl_row_step(loss, d, W, X, y[0], 0.3, 0.01, cap ? 0.25 : 0.0, 1,
-                                             na, &la);
-                        int ob = rl_row_step_avx2(loss, d, W, X, y[0], 0.3, 0.01,
+                    /* each version steps its own copy of the weights; cap 2: a weight near
+                     * DBL_MAX sends the step to next */
+                    const size_t bytes = (d + 1) * sizeof(double);
+                    double *na = malloc(bytes), *nb = malloc(bytes);
+                    double *wa = malloc(bytes), *wb = malloc(bytes);
+                    for (int cap = 0; cap < 3; cap++) {
+                        memcpy(wa, W, bytes);
+                        if (cap == 2)
+                            wa[0] = 1.5e308;
+                        memcpy(wb, wa, bytes);
+                        int oa = rl_row_step(loss, d, wa, X, y[0], 0.3, 0.01, cap ? 0.25 : 0.0,
+                                             1, na, &la);
+                        int ob = rl_row_step_avx2(loss, d, wb, X, y[0], 0.3, 0.01,
                                                   cap ? 0.25 : 0.0, 1, nb, &lb);
-                        ck_assert_msg(oa == ob && memcmp(&la, &lb, sizeof la) == 0 &&
-                                          memcmp(na, nb, (d + 1) * sizeof *na) == 0,
-                                      "avx2 row step %s d=%zu: not bit-identical",
-                                      tu_loss_name(loss), d);
+                        const double *oa_w = oa == RL_ROW_IN_NEXT ? na : wa;
+                        const double *ob_w = ob == RL_ROW_IN_NEXT ? nb : wb;
+                        ck_assert_msg(oa == ob && (oa == 0 || (memcmp(&la, &lb, sizeof la) == 0 &&
+                                                               memcmp(oa_w, ob_w, bytes) == 0)),
+                                      "avx2 row step %s d=%zu cap %d: not bit-identical",
+                                      tu_loss_name(loss), d, cap);
                     }
                     free(na);
                     free(nb);
+                    free(wa);
+                    free(wb);
                 }
                 free(X);
                 free(y);
