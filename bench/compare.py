@@ -346,8 +346,9 @@ def fmt(r, key, digits=2):
 def markdown(results):
     rows = ["| shape | loss | 1. epoch ÷ read | 2a. step ÷ sklearn SGD | 2b. step ÷ memory limit "
             "| 3a. fit ÷ sklearn | 3b. fit ÷ LIBLINEAR | 4a. STEP stream ÷ steps "
-            "| 4b. PASS stream ÷ gradient | 5. numpy epoch ÷ rill epoch |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "| 4b. PASS stream ÷ gradient | 5. numpy epoch ÷ rill epoch "
+            "| 2 threads: epoch ÷ read | 2 threads: epoch speed-up | 2 threads: fit speed-up |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         shape = f"{r['n']:.0e} × {r['d']}".replace("e+0", "e")
         if r["loss"] == "squared":
@@ -362,7 +363,8 @@ def markdown(results):
             f"| {shape} | {r['loss']} | {fmt(r, 'ratio_gradient_read')} | "
             f"{fmt(r, 'ratio_step_sksgd', 1)} | {fmt(r, 'ratio_step_memlimit')} | {fit_sk} | "
             f"{fit_ll} | {fmt(r, 'ratio_stream_step')} | {fmt(r, 'ratio_stream_pass')} | "
-            f"{fmt(r, 'ratio_numpy_rill_epoch', 1)} |")
+            f"{fmt(r, 'ratio_numpy_rill_epoch', 1)} | {fmt(r, 'ratio_gradient_t2_read')} | "
+            f"{fmt(r, 'speedup_gradient_t2')} | {fmt(r, 'speedup_fit_t2')} |")
     return "\n".join(rows) + "\n"
 
 

@@ -89,6 +89,7 @@ typedef enum rill_param {
     RILL_BATCH_ROWS = 9,    /* 0 = rill_fit is batch-fit (default); b > 0 = SGD epochs of b-row steps */
     RILL_AVERAGE = 10,      /* 0 = off (default); a >= 1 = averaged SGD from the step that sees row a */
     RILL_SEED = 11,         /* shuffling seed of rill_fit with RILL_BATCH_ROWS > 0. [0, 2^53) */
+    RILL_THREADS = 12,      /* threads of rill_gradient and batch-fit, see there; default 1. [1, 64] */
     /* read-only statistics */
     RILL_STAT_EPOCHS = 100,           /* epochs of the last rill_fit: gradient evaluations or passes */
     RILL_STAT_STEPS = 101,            /* stochastic steps and accepted batch steps, in total */
@@ -257,11 +258,22 @@ RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, 
  * NULL (loss only). Sums are mergeable: the sums over shards, added, are the sum over all
  * rows up to rounding. (Inside the library a stream adds micro-batches into one running sum,
  * which gives the same bits as one call over all rows; see RILL_STREAM_PASS.)
+ * RILL_THREADS = T > 1 (rill_gradient and batch-fit; streams and stochastic steps always run on
+ * the calling thread): the rows are cut into T parts at multiples of 64 rows, summed on up to
+ * T threads (calls under about 2^18 row x weight values run the parts in turn) and added in
+ * part order. The result depends on n_rows and T, not on timing or on whether threads ran,
+ * and agrees with T = 1 to rounding; bit-identity with a PASS stream holds for T = 1. The
+ * parts' sums take (T - 1) x rill_model_n_weights doubles from the model's allocator during
+ * the call (RILL_ENOMEM if refused), so concurrent calls on one model need a thread-safe
+ * allocator (the default one is). Setting T > 1 is RILL_EUNSUPPORTED in a build without
+ * threads (-Dthreads=disabled, firmware) and for a model in a caller's buffer. Not saved with
+ * the model.
  * The sums may be infinite when the loss overflows at the evaluation point (a trial point far
  * out, huge features or targets): hand them to rill_apply_gradient as they are, which then
  * backtracks, or refuses with RILL_EDIVERGED at the accepted point.
  * Returns RILL_OK; RILL_EINVAL (NULL m, X, y or loss_sum; n_rows 0); RILL_ERANGE (n_rows x
- * n_features doubles overflow size_t); RILL_EDATA (the row and column are not recorded: m is const;
+ * n_features doubles overflow size_t); RILL_ENOMEM (RILL_THREADS > 1: no memory for the parts'
+ * sums); RILL_EDATA (the row and column are not recorded: m is const;
  * validate with rill_fit or a stream to get them; grad_sum and *loss_sum are then unspecified).
  */
 RILL_API int rill_gradient(const rill_model *m, const double *X, const double *y, size_t n_rows,

@@ -67,6 +67,7 @@ struct rill_model {
     double batch_rows;
     double average;
     double seed;
+    double threads; /* RILL_THREADS: row parts of rill_gradient and batch-fit (parts.c) */
 
     /* statistics */
     double stat_epochs;
@@ -175,6 +176,22 @@ int rl_row_step_avx2(int loss, size_t d, double *w, const double *x, double t,
 /* 1 when the AVX2 kernels run on this processor. */
 int rl_kernels_avx2(void);
 extern const rl_block_fn rl_block_blas; /* NULL when built without CBLAS */
+
+/* ---- row parts on threads (parts.c) */
+#define RL_MAX_THREADS 64
+struct rl_parts {
+    size_t n;     /* parts: 1 = the plain kernel */
+    double *grad; /* (n - 1) x n_weights: the sums of parts 1..n-1 */
+    size_t bytes;
+};
+/* Plans the parts of a call over n_rows rows and allocates their gradient sums (want_grad).
+ * RILL_ENOMEM when they cannot be allocated; rl_parts_close frees them. */
+int rl_parts_open(const rill_model *m, size_t n_rows, int want_grad, struct rl_parts *p);
+void rl_parts_close(const rill_model *m, struct rl_parts *p);
+/* rl_kernel_sums over the parts (see parts.c for the order of the sums). */
+void rl_parts_sums(const rill_model *m, const struct rl_parts *p, const double *w,
+                   const double *X, const double *y, size_t n_rows, double *grad_sum,
+                   double *loss_sum);
 
 /* ---- objective pieces (objective.c) */
 double rl_penalty_l2(const rill_model *m, const double *w);

@@ -85,6 +85,7 @@ static void set_defaults(rill_model *m)
     m->batch_rows = 0.0;
     m->average = 0.0;
     m->seed = 0.0;
+    m->threads = 1.0;
 }
 
 /* Checks the shape arguments and lays the model out: n_outputs weight rows, n_weights in

@@ -379,10 +379,14 @@ int rill_gradient(const rill_model *m, const double *X, const double *y, size_t 
      * unspecified. */
     if (!rl_labels_ok(m, y, n_rows))
         return RILL_EDATA;
+    struct rl_parts parts;
+    if (rl_parts_open(m, n_rows, grad_sum != NULL, &parts))
+        return RILL_ENOMEM;
     if (grad_sum)
         memset(grad_sum, 0, m->n_weights * sizeof(double));
     *loss_sum = 0.0;
-    rl_kernel_sums(m, rl_eval_point(m), X, y, n_rows, grad_sum, loss_sum);
+    rl_parts_sums(m, &parts, rl_eval_point(m), X, y, n_rows, grad_sum, loss_sum);
+    rl_parts_close(m, &parts);
     /* the gradient sums too: a BLAS that skips products with zero weights leaves the loss
      * finite, but not r * x */
     if (!isfinite(*loss_sum) || (grad_sum && !rl_all_finite(grad_sum, m->n_weights))) {
@@ -422,6 +426,9 @@ int rill_apply_gradient(rill_model *m, const double *grad_sum, double loss_sum, 
 /* Batch-fit: the loop every driver runs, over in-memory rows. */
 int rl_fit_batch(rill_model *m, const double *X, const double *y, size_t n_rows)
 {
+    struct rl_parts parts;
+    if (rl_parts_open(m, n_rows, 1, &parts))
+        return rl_fail(m, RILL_ENOMEM, "rill_fit: no memory for the threads' gradient sums");
     rl_opt_reset(m);
     m->opt.stale = 0;
     m->stat_epochs = 0.0;
@@ -429,16 +436,19 @@ int rl_fit_batch(rill_model *m, const double *X, const double *y, size_t n_rows)
     for (double epoch = 0.0; epoch < m->max_epochs; epoch += 1.0) {
         double loss_sum = 0.0;
         memset(m->grad_sums, 0, m->n_weights * sizeof(double));
-        rl_kernel_sums(m, rl_eval_point(m), X, y, n_rows, m->grad_sums, &loss_sum);
+        rl_parts_sums(m, &parts, rl_eval_point(m), X, y, n_rows, m->grad_sums, &loss_sum);
         int rc = rl_apply(m, m->grad_sums, loss_sum, (double)n_rows);
-        if (rc) /* rl_apply fails with RILL_EDIVERGED only */
+        if (rc) { /* rl_apply fails with RILL_EDIVERGED only */
+            rl_parts_close(m, &parts);
             return rl_fail(m, rc, "rill_fit: training diverged; the weights are the last finite "
                                   "accepted state");
+        }
         int stop = rl_progress(m); /* after every epoch, the last one included */
         if (stop || m->opt.converged || m->opt.stalled)
             break;
     }
     /* The loop is closed: no sums from it are outstanding, so a later change is not stale. */
     m->opt.applied = 0;
+    rl_parts_close(m, &parts);
     return RILL_OK;
 }

@@ -26,6 +26,7 @@ static const struct param_info params[] = {
     {RILL_BATCH_ROWS, P_INT, 0, 0.0, RL_2P53},
     {RILL_AVERAGE, P_INT, 0, 0.0, RL_2P53},
     {RILL_SEED, P_INT, 0, 0.0, RL_2P53 - 1.0},
+    {RILL_THREADS, P_INT, 0, 1.0, RL_MAX_THREADS},
     {RILL_STAT_EPOCHS, P_READONLY, 0, 0.0, HUGE_VAL},
     {RILL_STAT_STEPS, P_READONLY, 0, 0.0, HUGE_VAL},
     {RILL_STAT_ROWS, P_READONLY, 0, 0.0, HUGE_VAL},
@@ -71,6 +72,7 @@ static double *slot(rill_model *m, int param)
     case RILL_BATCH_ROWS: return &m->batch_rows;
     case RILL_AVERAGE: return &m->average;
     case RILL_SEED: return &m->seed;
+    case RILL_THREADS: return &m->threads;
     default: return 0;
     }
 }
@@ -89,6 +91,17 @@ int rill_model_set(rill_model *m, int param, double value)
         return rl_fail(m, RILL_EINVAL, "rill_model_set: value out of the parameter's bounds");
     if (p->kind == P_INT && value != floor(value))
         return rl_fail(m, RILL_EINVAL, "rill_model_set: parameter takes an integer");
+    if (param == RILL_THREADS && value > 1.0) {
+#ifndef RILL_HAVE_THREADS
+        return rl_fail(m, RILL_EUNSUPPORTED,
+                       "rill_model_set: RILL_THREADS > 1, but this build has no threads");
+#else
+        if (rl_is_static(m))
+            return rl_fail(m, RILL_EUNSUPPORTED,
+                           "rill_model_set: RILL_THREADS > 1 needs memory for the threads' "
+                           "sums; a model in a caller's buffer runs on one thread");
+#endif
+    }
     int rc = rl_model_frozen(m, "rill_model_set");
     if (rc)
         return rc;

@@ -406,7 +406,7 @@ END_TEST
 
 START_TEST(test_unknown_params)
 {
-    static const int unknown[] = {0, -1, 12, 50, 99, 108, 150, 199, 203, 300, 9999};
+    static const int unknown[] = {0, -1, 13, 50, 99, 108, 150, 199, 203, 300, 9999};
     rill_model *m = NULL;
     double v = 123.0, lo = 1.0, hi = 2.0;
     size_t i;

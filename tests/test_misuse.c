@@ -178,7 +178,7 @@ static int nonempty(const char *s)
       (rill_model_set(f->sq, RILL_TOL, 1e-8) == RILL_OK && rill_model_error(f->sq)[0] == '\0')) \
                                                                                                \
     R(rill_model_set, null_model, RILL_EINVAL, NULL, 0, rill_model_set(NULL, RILL_L2, 1.0))    \
-    R(rill_model_set, unknown_param, RILL_EUNSUPPORTED, f->sq, 1, rill_model_set(f->sq, 12, 1.0)) \
+    R(rill_model_set, unknown_param, RILL_EUNSUPPORTED, f->sq, 1, rill_model_set(f->sq, 13, 1.0)) \
     R(rill_model_set, negative_param, RILL_EUNSUPPORTED, f->sq, 1,                             \
       rill_model_set(f->sq, INT_MIN, 1.0))                                                     \
     R(rill_model_set, nan_value, RILL_EINVAL, f->sq, 1, rill_model_set(f->sq, RILL_L2, NAN))  \
@@ -197,7 +197,7 @@ static int nonempty(const char *s)
     R(rill_model_get, null_model, RILL_EINVAL, NULL, 0, rill_model_get(NULL, RILL_L2, &f->value)) \
     R(rill_model_get, null_value, RILL_EINVAL, f->sq, 0, rill_model_get(f->sq, RILL_L2, NULL)) \
     R(rill_model_get, unknown_param, RILL_EUNSUPPORTED, f->sq, 0,                              \
-      rill_model_get(f->sq, 12, &f->value))                                                    \
+      rill_model_get(f->sq, 13, &f->value))                                                    \
     R(rill_model_get, negative_param, RILL_EUNSUPPORTED, f->sq, 0,                             \
       rill_model_get(f->sq, -1, &f->value))                                                    \
                                                                                                \

@@ -7,7 +7,11 @@
  *    still leads to the optimum: the optimizer falls back to steepest descent;
  *  - softmax with more classes than the kernels' score buffers (the CBLAS kernel hands over to
  *    the portable one, which recomputes scores) matches the reference sums;
- *  - two streams on one model: flushing one while the other holds rows is refused.
+ *  - two streams on one model: flushing one while the other holds rows is refused;
+ *  - RILL_THREADS = T: rill_gradient's sums are the parts' sums (parts cut at multiples of 64
+ *    rows, as lib/parts.c documents) added in part order, bit for bit, whether or not threads
+ *    ran; they agree with T = 1 to rounding, and rill_fit reaches the same optimum; T > 1 is
+ *    refused where it cannot run, and a refused allocation changes nothing.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
@@ -239,6 +243,205 @@ START_TEST(test_constant_schedule_without_rate_is_lbfgs)
 }
 END_TEST
 
+/* The documented order of RILL_THREADS = T: P = min(T, blocks of 64 rows) parts, part p from
+ * block floor(p blocks / P); part 0 adds to the zeroed sums, the others sum from zero and are
+ * added in part order. Written out here with the one-thread kernel. */
+static void parts_reference(const rill_model *m, size_t T, const double *X, const double *y,
+                            size_t n, double *g, double *loss)
+{
+    const size_t d = m->n_features, nw = m->n_weights, blocks = (n + 63) / 64;
+    const size_t P = T < blocks ? T : blocks;
+    double *part = malloc(nw * sizeof *part);
+    memset(g, 0, nw * sizeof *g);
+    *loss = 0.0;
+    for (size_t p = 0; p < P; p++) {
+        const size_t lo = blocks * p / P * 64, hi = p + 1 == P ? n : blocks * (p + 1) / P * 64;
+        double l = 0.0;
+        memset(part, 0, nw * sizeof *part);
+        rl_kernel_sums(m, rl_eval_point(m), X + lo * d, y + lo, hi - lo, p ? part : g,
+                       p ? &l : loss);
+        if (p) {
+            *loss += l;
+            for (size_t j = 0; j < nw; j++)
+                g[j] += part[j];
+        }
+    }
+    free(part);
+}
+
+START_TEST(test_threads_gradient_parts)
+{
+#ifdef RILL_HAVE_THREADS
+    const int loss = _i;
+    /* 40000 x 7 with 1 to 3 outputs: past the size at which parts run on threads */
+    const size_t rows[] = {1, 63, 64, 65, 200, 1000, tu_light() ? 9000 : 40000}, d = 7;
+    const size_t threads[] = {2, 3, 7};
+    for (size_t a = 0; a < sizeof rows / sizeof rows[0]; a++) {
+        const size_t n = rows[a];
+        ref_rng r;
+        double *X, *y;
+        ref_rng_seed(&r, 4200 + 10 * (uint64_t)loss + a);
+        ref_random_problem(&r, loss, n, d, tu_classes_for(loss, 3), 1.0, &X, &y);
+        rill_model *one = tu_new_model_for(loss, d, 3);
+        const size_t nw = rill_model_n_weights(one);
+        double *w = tu_random_weights(&r, nw, 0.3);
+        ck_assert_int_eq(rill_model_set_weights(one, w, nw), RILL_OK);
+        double *g1 = malloc(nw * sizeof *g1), *gt = malloc(nw * sizeof *gt);
+        double *gr = malloc(nw * sizeof *gr), *g2 = malloc(nw * sizeof *g2), l1, lt, lr, l2;
+        ck_assert_int_eq(rill_gradient(one, X, y, n, g1, &l1), RILL_OK);
+        for (size_t b = 0; b < sizeof threads / sizeof threads[0]; b++) {
+            rill_model *mt = NULL;
+            ck_assert_int_eq(rill_model_clone(&mt, one), RILL_OK);
+            tu_set_param(mt, RILL_THREADS, (double)threads[b]);
+            ck_assert_int_eq(rill_gradient(mt, X, y, n, gt, &lt), RILL_OK);
+            parts_reference(mt, threads[b], X, y, n, gr, &lr);
+            ck_assert_msg(memcmp(&lt, &lr, sizeof lt) == 0 && memcmp(gt, gr, nw * sizeof *gt) == 0,
+                          "%s n=%zu T=%zu: not the parts' sums in part order (loss %.17g vs "
+                          "%.17g)", tu_loss_name(loss), n, threads[b], lt, lr);
+            ck_assert_int_eq(rill_gradient(mt, X, y, n, g2, &l2), RILL_OK);
+            ck_assert_msg(memcmp(&lt, &l2, sizeof lt) == 0 && memcmp(gt, g2, nw * sizeof *gt) == 0,
+                          "%s n=%zu T=%zu: two calls differ", tu_loss_name(loss), n, threads[b]);
+            ck_assert_int_eq(rill_gradient(mt, X, y, n, NULL, &l2), RILL_OK);
+            ck_assert_msg(memcmp(&lt, &l2, sizeof lt) == 0,
+                          "%s n=%zu T=%zu: the loss alone differs", tu_loss_name(loss), n,
+                          threads[b]);
+            ck_assert_msg(fabs(lt - l1) <= 1e-12 * fabs(l1),
+                          "%s n=%zu T=%zu: loss %.17g, one thread %.17g", tu_loss_name(loss), n,
+                          threads[b], lt, l1);
+            double gmax = 0.0;
+            for (size_t j = 0; j < nw; j++)
+                gmax = fmax(gmax, fabs(g1[j]));
+            for (size_t j = 0; j < nw; j++)
+                ck_assert_msg(fabs(gt[j] - g1[j]) <= 1e-12 * gmax,
+                              "%s n=%zu T=%zu: gradient %zu = %.17g, one thread %.17g",
+                              tu_loss_name(loss), n, threads[b], j, gt[j], g1[j]);
+            rill_model_free(mt);
+        }
+        free(X);
+        free(y);
+        free(w);
+        free(g1);
+        free(gt);
+        free(gr);
+        free(g2);
+        rill_model_free(one);
+    }
+#else
+    (void)_i;
+    rill_model *m = tu_new_model(RILL_SQUARED, 3, 0);
+    ck_assert_int_eq(rill_model_set(m, RILL_THREADS, 2.0), RILL_EUNSUPPORTED);
+    ck_assert_msg(tu_get_param(m, RILL_THREADS) == 1.0, "a refused RILL_THREADS was kept");
+    printf("built without threads: RILL_THREADS > 1 is refused\n");
+    rill_model_free(m);
+#endif
+}
+END_TEST
+
+/* rill_fit with two threads reaches the optimum that one thread reaches. */
+START_TEST(test_threads_fit_same_optimum)
+{
+#ifdef RILL_HAVE_THREADS
+    const size_t n = tu_light() ? 9000 : 40000, d = 7;
+    for (int loss = RILL_SQUARED; loss <= RILL_SOFTMAX; loss++) {
+        ref_rng r;
+        double *X, *y;
+        ref_rng_seed(&r, 4300 + (uint64_t)loss);
+        ref_random_problem(&r, loss, n, d, tu_classes_for(loss, 3), 1.0, &X, &y);
+        rill_model *a = tu_new_model_for(loss, d, 3), *b;
+        tu_set_param(a, RILL_L2, 1e-3);
+        tu_set_param(a, RILL_TOL, 1e-10);
+        ck_assert_int_eq(rill_model_clone(&b, a), RILL_OK);
+        tu_set_param(b, RILL_THREADS, 2.0);
+        ck_assert_int_eq(rill_fit(a, X, y, n), RILL_OK);
+        ck_assert_int_eq(rill_fit(b, X, y, n), RILL_OK);
+        ck_assert_msg(tu_get_param(a, RILL_STAT_CONVERGED) == 1.0 &&
+                          tu_get_param(b, RILL_STAT_CONVERGED) == 1.0,
+                      "%s: did not converge", tu_loss_name(loss));
+        const size_t nw = rill_model_n_weights(a);
+        double *wa = tu_get_weights(a), *wb = tu_get_weights(b);
+        for (size_t j = 0; j < nw; j++)
+            ck_assert_msg(fabs(wa[j] - wb[j]) <= 1e-6 * (1.0 + fabs(wa[j])),
+                          "%s: weight %zu = %.17g with two threads, %.17g with one",
+                          tu_loss_name(loss), j, wb[j], wa[j]);
+        free(wa);
+        free(wb);
+        free(X);
+        free(y);
+        rill_model_free(a);
+        rill_model_free(b);
+    }
+#endif
+}
+END_TEST
+
+/* An allocator that refuses once armed: the parts' sums cannot be had. */
+struct arm {
+    int armed;
+};
+
+static void *arm_alloc(void *ctx, size_t size, size_t align)
+{
+    (void)align;
+    return ((struct arm *)ctx)->armed ? NULL : malloc(size);
+}
+
+static void arm_free(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    (void)size;
+    free(ptr);
+}
+
+/* RILL_THREADS > 1 is refused for a model in a caller's buffer; with the parts' memory refused,
+ * rill_gradient and rill_fit return RILL_ENOMEM and the model keeps its weights and statistics. */
+START_TEST(test_threads_refusals)
+{
+#ifdef RILL_HAVE_THREADS
+    size_t size;
+    ck_assert_int_eq(rill_model_workspace_size(RILL_SQUARED, 3, 0, &size), RILL_OK);
+    void *buf = malloc(size);
+    rill_model *s = NULL;
+    ck_assert_int_eq(rill_model_init_static(&s, buf, size, RILL_SQUARED, 3, 0), RILL_OK);
+    ck_assert_int_eq(rill_model_set(s, RILL_THREADS, 2.0), RILL_EUNSUPPORTED);
+    ck_assert_msg(strstr(rill_model_error(s), "RILL_THREADS") != NULL, "error: %s",
+                  rill_model_error(s));
+    ck_assert_msg(tu_get_param(s, RILL_THREADS) == 1.0, "a refused RILL_THREADS was kept");
+    ck_assert_int_eq(rill_model_set(s, RILL_THREADS, 1.0), RILL_OK);
+    free(buf);
+
+    struct arm arm = {0};
+    const rill_alloc alloc = {arm_alloc, arm_free, &arm};
+    rill_model *m = NULL;
+    ck_assert_int_eq(rill_model_new_alloc(&m, RILL_LOGISTIC, 4, 2, &alloc), RILL_OK);
+    tu_set_param(m, RILL_THREADS, 2.0);
+    ref_rng r;
+    double *X, *y;
+    ref_rng_seed(&r, 4400);
+    ref_random_problem(&r, RILL_LOGISTIC, 300, 4, 2, 1.0, &X, &y);
+    const size_t nw = rill_model_n_weights(m);
+    double *w = tu_random_weights(&r, nw, 0.3), g[5], l;
+    ck_assert_int_eq(rill_model_set_weights(m, w, nw), RILL_OK);
+    const double epochs = tu_get_param(m, RILL_STAT_EPOCHS);
+    arm.armed = 1;
+    ck_assert_int_eq(rill_gradient(m, X, y, 300, g, &l), RILL_ENOMEM);
+    ck_assert_int_eq(rill_gradient(m, X, y, 300, NULL, &l), RILL_OK); /* the loss needs none */
+    ck_assert_int_eq(rill_fit(m, X, y, 300), RILL_ENOMEM);
+    ck_assert_msg(strstr(rill_model_error(m), "rill_fit") != NULL, "error: %s",
+                  rill_model_error(m));
+    double *after = tu_get_weights(m);
+    ck_assert_msg(memcmp(after, w, nw * sizeof *w) == 0, "a refused rill_fit changed weights");
+    ck_assert_msg(tu_get_param(m, RILL_STAT_EPOCHS) == epochs, "a refused rill_fit counted");
+    arm.armed = 0;
+    ck_assert_int_eq(rill_fit(m, X, y, 300), RILL_OK);
+    free(after);
+    free(w);
+    free(X);
+    free(y);
+    rill_model_free(m);
+#endif
+}
+END_TEST
+
 static Suite *optimizer_suite(void)
 {
     Suite *s = suite_create("optimizer");
@@ -249,6 +452,12 @@ static Suite *optimizer_suite(void)
     tcase_add_test(tc, test_indefinite_memory_still_converges);
     tcase_add_test(tc, test_many_classes_match_reference);
     tcase_add_test(tc, test_flush_refused_while_another_stream_holds_rows);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("threads");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_threads_gradient_parts, RILL_SQUARED, RILL_SOFTMAX + 1);
+    tcase_add_test(tc, test_threads_fit_same_optimum);
+    tcase_add_test(tc, test_threads_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

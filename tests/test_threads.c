@@ -8,7 +8,10 @@
  *  2. const calls on one shared model may run concurrently: N threads call rill_predict,
  *     rill_classify, rill_gradient, rill_model_get, rill_model_weights, rill_model_save,
  *     rill_model_n_weights, rill_model_error and rill_model_clone on one model at once, and every result equals
- *     the single-threaded one, bit for bit.
+ *     the single-threaded one, bit for bit;
+ *  3. RILL_THREADS = 2 (rill_gradient and rill_fit on row parts, lib/parts.c): concurrent
+ *     rill_gradient calls on one shared model, each running its own part threads, give the
+ *     bits of one call, and rill_fit with two threads gives the bits of another such fit.
  *
  * Bit-identity holds for the portable kernels, which this test is meant for (-Dblas=disabled:
  * OpenBLAS runs threads of its own). With CBLAS the comparisons still hold, since each call
@@ -292,11 +295,98 @@ static void test_shared_model(void)
     rill_model_free(m);
 }
 
+/* ------------------------------------------------------------ 3. RILL_THREADS = 2 */
+
+#define BIG_ROWS 40000 /* x 6 features x 3 classes: past the size at which parts get threads */
+
+struct big {
+    const rill_model *m;
+    const double *X, *y, *g_ref, *l_ref;
+    pthread_barrier_t *start;
+    int mismatches;
+};
+
+static void *big_thread(void *arg)
+{
+    struct big *b = arg;
+    double g[N_CLASSES * (N_FEATURES + 1)], l;
+    pthread_barrier_wait(b->start);
+    for (int round = 0; round < 2; round++) {
+        int rc = rill_gradient(b->m, b->X, b->y, BIG_ROWS, g, &l);
+        b->mismatches += rc != RILL_OK || memcmp(g, b->g_ref, sizeof g) != 0 ||
+                         memcmp(&l, b->l_ref, sizeof l) != 0;
+    }
+    return NULL;
+}
+
+static void test_part_threads(void)
+{
+    double *bx = malloc(BIG_ROWS * N_FEATURES * sizeof *bx), *by = malloc(BIG_ROWS * sizeof *by);
+    rill_model *m = NULL, *f1 = NULL, *f2 = NULL;
+    check(bx && by, "malloc");
+    if (!bx || !by) {
+        free(bx);
+        free(by);
+        return;
+    }
+    for (size_t i = 0; i < BIG_ROWS; i++) { /* the small set, repeated with a shift */
+        for (size_t j = 0; j < N_FEATURES; j++)
+            bx[i * N_FEATURES + j] = X[(i % N_ROWS) * N_FEATURES + j] + 1e-3 * (double)(i / N_ROWS);
+        by[i] = y_cls[i % N_ROWS];
+    }
+    int rc = rill_model_new(&m, RILL_SOFTMAX, N_FEATURES, N_CLASSES);
+    rc = rc ? rc : rill_model_set(m, RILL_L2, 1e-2);
+    rc = rc ? rc : rill_model_set(m, RILL_MAX_EPOCHS, 5);
+    rc = rc ? rc : rill_fit(m, X, y_cls, N_ROWS);
+    rc = rc ? rc : rill_model_set(m, RILL_THREADS, 2);
+    double g[N_CLASSES * (N_FEATURES + 1)], l;
+    rc = rc ? rc : rill_gradient(m, bx, by, BIG_ROWS, g, &l);
+    check(rc == RILL_OK || rc == RILL_EUNSUPPORTED, "RILL_THREADS = 2 on a shared model");
+    if (rc == RILL_OK) {
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, N_THREADS);
+        struct big b[N_THREADS];
+        pthread_t t[N_THREADS];
+        for (int i = 0; i < N_THREADS; i++) {
+            b[i] = (struct big){m, bx, by, g, &l, &start, 0};
+            check(pthread_create(&t[i], NULL, big_thread, &b[i]) == 0, "pthread_create");
+        }
+        int mismatches = 0;
+        for (int i = 0; i < N_THREADS; i++) {
+            pthread_join(t[i], NULL);
+            mismatches += b[i].mismatches;
+        }
+        pthread_barrier_destroy(&start);
+        check(mismatches == 0, "concurrent two-part rill_gradient calls equal one call");
+        printf("RILL_THREADS = 2: %d threads x 2 gradients of %d rows, %d mismatches\n",
+               N_THREADS, BIG_ROWS, mismatches);
+        rc = rill_model_new(&f1, RILL_SOFTMAX, N_FEATURES, N_CLASSES);
+        rc = rc ? rc : rill_model_set(f1, RILL_THREADS, 2);
+        rc = rc ? rc : rill_model_set(f1, RILL_MAX_EPOCHS, 20);
+        rc = rc ? rc : rill_model_clone(&f2, f1);
+        rc = rc ? rc : rill_fit(f1, bx, by, BIG_ROWS);
+        rc = rc ? rc : rill_fit(f2, bx, by, BIG_ROWS);
+        double w1[N_CLASSES * (N_FEATURES + 1)], w2[N_CLASSES * (N_FEATURES + 1)];
+        rc = rc ? rc : rill_model_weights(f1, w1, N_CLASSES * (N_FEATURES + 1));
+        rc = rc ? rc : rill_model_weights(f2, w2, N_CLASSES * (N_FEATURES + 1));
+        check(rc == RILL_OK && memcmp(w1, w2, sizeof w1) == 0,
+              "two rill_fit runs with RILL_THREADS = 2 give the same bits");
+    } else {
+        printf("RILL_THREADS = 2: not in this build\n");
+    }
+    rill_model_free(f1);
+    rill_model_free(f2);
+    rill_model_free(m);
+    free(bx);
+    free(by);
+}
+
 int main(void)
 {
     make_data();
     test_own_models();
     test_shared_model();
+    test_part_threads();
     printf("%d failed\n", failures);
     return failures ? 1 : 0;
 }

@@ -53,6 +53,7 @@ static const char usage[] =
     "  --epochs N              epochs or passes (batch 1000, sgd and stream 10, stdin 1)\n"
     "  --tol X                 stopping tolerance (default 1e-8; 0 runs every epoch)\n"
     "  --seed N                shuffling seed of the sgd mode (default 0)\n"
+    "  --threads N             threads of the batch mode's gradient (default 1)\n"
     "  --resume MODEL          continue training MODEL (its parameters, statistics and\n"
     "                          optimizer state) for --epochs more; options given override\n"
     "                          its parameters. N epochs, then M resumed = N + M in one run\n"
@@ -87,7 +88,7 @@ struct options {
     size_t batch_rows;
     double l2, l1, lr, power_t, tol;
     int schedule;
-    double average, epochs, seed;
+    double average, epochs, seed, threads;
     unsigned given;
     const char *resume;
     const char *trace;
@@ -164,12 +165,13 @@ static int parse_options(int argc, char **argv, struct options *o)
         "--format", "--delimiter", "--label",  "--features", "--loss",    "--classes",
         "--mode",   "--batch-rows", "--l2",    "--l1",       "--lr",      "--schedule",
         "--power-t", "--average",  "--epochs", "--tol",      "--seed",    "--resume",
-        "--trace",  "-o",          "--output", NULL};
+        "--threads", "--trace",   "-o",          "--output", NULL};
     memset(o, 0, sizeof *o);
     o->format = -1;
     o->loss = RILL_SQUARED;
     o->mode = MODE_BATCH;
     o->power_t = 0.25;
+    o->threads = 1.0;
     o->tol = 1e-8;
     o->epochs = -1;
     o->schedule = RILL_SCHEDULE_INVSCALING;
@@ -231,6 +233,8 @@ static int parse_options(int argc, char **argv, struct options *o)
             bad = (o->given |= GIVEN_TOL, (o->tol = x) < 0);
         else if (strcmp(a, "--seed") == 0)
             bad = (o->given |= GIVEN_SEED, (o->seed = x) < 0 || x != floor(x));
+        else if (strcmp(a, "--threads") == 0)
+            bad = (o->threads = x, x < 1 || x != floor(x));
         else
             return 2 * die("unknown option %s (see rill --help)", a);
         if (bad)
@@ -570,7 +574,9 @@ static int set_params(rill_model *m, const struct options *o, int fresh)
         if (rc)
             return rill_fail(rc, m, "setting a parameter");
     }
-    return 0;
+    /* a setting of the run, not of the model: not saved, so set on resumed models too */
+    int rc = rill_model_set(m, RILL_THREADS, o->threads);
+    return rc ? rill_fail(rc, m, "--threads") : 0;
 }
 
 /* Batch-fit continued from a loaded model: the loop rill_fit runs, without resetting the
