@@ -259,15 +259,16 @@ RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, 
  * rows up to rounding. (Inside the library a stream adds micro-batches into one running sum,
  * which gives the same bits as one call over all rows; see RILL_STREAM_PASS.)
  * RILL_THREADS = T > 1 (rill_gradient and batch-fit; streams and stochastic steps always run on
- * the calling thread): the rows are cut into T parts at multiples of 64 rows, summed on up to
- * T threads (calls under about 2^18 row x weight values run the parts in turn) and added in
- * part order. The result depends on n_rows and T, not on timing or on whether threads ran,
- * and agrees with T = 1 to rounding; bit-identity with a PASS stream holds for T = 1. The
- * parts' sums take (T - 1) x rill_model_n_weights doubles from the model's allocator during
- * the call (RILL_ENOMEM if refused), so concurrent calls on one model need a thread-safe
- * allocator (the default one is). Setting T > 1 is RILL_EUNSUPPORTED in a build without
- * threads (-Dthreads=disabled, firmware) and for a model in a caller's buffer. Not saved with
- * the model.
+ * the calling thread): the rows are cut into P = min(T, ceil(n_rows / 64)) parts at multiples
+ * of 64 rows, summed on the calling thread and P - 1 more (calls under about 2^18 row x weight
+ * values run the parts in turn) and added in part order; the call waits for its threads. The
+ * result depends on n_rows and T, not on timing or on whether threads ran, and agrees with
+ * T = 1 to rounding; bit-identity with a PASS stream holds for T = 1. With grad_sum, the parts'
+ * sums take (P - 1) x rill_model_n_weights doubles from the model's allocator during the call
+ * (RILL_ENOMEM if refused), so concurrent calls on one model need a thread-safe allocator (the
+ * default one is). Setting T > 1 is RILL_EUNSUPPORTED in a build without threads
+ * (-Dthreads=disabled, firmware) and for a model in a caller's buffer. Not saved with the
+ * model.
  * The sums may be infinite when the loss overflows at the evaluation point (a trial point far
  * out, huge features or targets): hand them to rill_apply_gradient as they are, which then
  * backtracks, or refuses with RILL_EDIVERGED at the accepted point.

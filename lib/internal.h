@@ -181,17 +181,46 @@ extern const rl_block_fn rl_block_blas; /* NULL when built without CBLAS */
 #define RL_MAX_THREADS 64
 struct rl_parts {
     size_t n;     /* parts: 1 = the plain kernel */
-    double *grad; /* (n - 1) x n_weights: the sums of parts 1..n-1 */
+    double *grad; /* (n - 1) x n_weights: the sums of parts 1..n-1 (with want_grad) */
     size_t bytes;
 };
-/* Plans the parts of a call over n_rows rows and allocates their gradient sums (want_grad).
- * RILL_ENOMEM when they cannot be allocated; rl_parts_close frees them. */
+#ifdef RILL_HAVE_THREADS
+/* Plans the parts of a call over n_rows rows and allocates their gradient sums (want_grad;
+ * without it, rl_parts_sums takes grad_sum NULL only). RILL_ENOMEM when they cannot be
+ * allocated; rl_parts_close frees them. */
 int rl_parts_open(const rill_model *m, size_t n_rows, int want_grad, struct rl_parts *p);
 void rl_parts_close(const rill_model *m, struct rl_parts *p);
 /* rl_kernel_sums over the parts (see parts.c for the order of the sums). */
 void rl_parts_sums(const rill_model *m, const struct rl_parts *p, const double *w,
                    const double *X, const double *y, size_t n_rows, double *grad_sum,
                    double *loss_sum);
+#else /* no threads: RILL_THREADS is always 1 (params.c), one part, nothing allocated */
+static inline int rl_parts_open(const rill_model *m, size_t n_rows, int want_grad,
+                                struct rl_parts *p)
+{
+    (void)m;
+    (void)n_rows;
+    (void)want_grad;
+    p->n = 1;
+    p->grad = NULL;
+    p->bytes = 0;
+    return RILL_OK;
+}
+
+static inline void rl_parts_close(const rill_model *m, struct rl_parts *p)
+{
+    (void)m;
+    (void)p;
+}
+
+static inline void rl_parts_sums(const rill_model *m, const struct rl_parts *p, const double *w,
+                                 const double *X, const double *y, size_t n_rows,
+                                 double *grad_sum, double *loss_sum)
+{
+    (void)p;
+    rl_kernel_sums(m, w, X, y, n_rows, grad_sum, loss_sum);
+}
+#endif
 
 /* ---- objective pieces (objective.c) */
 double rl_penalty_l2(const rill_model *m, const double *w);

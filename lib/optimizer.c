@@ -429,6 +429,7 @@ int rl_fit_batch(rill_model *m, const double *X, const double *y, size_t n_rows)
     struct rl_parts parts;
     if (rl_parts_open(m, n_rows, 1, &parts))
         return rl_fail(m, RILL_ENOMEM, "rill_fit: no memory for the threads' gradient sums");
+    m->stat_stopped = 0;
     rl_opt_reset(m);
     m->opt.stale = 0;
     m->stat_epochs = 0.0;

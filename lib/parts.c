@@ -15,7 +15,6 @@
 
 #ifdef RILL_HAVE_THREADS
 #include <pthread.h>
-#endif
 
 /* Values (rows x weights) below which the parts run on the calling thread: starting and
  * joining a thread costs about as much as summing this many. */
@@ -67,19 +66,17 @@ static void part_run(struct part *q)
     rl_kernel_sums(q->m, q->w, q->X, q->y, q->n, q->grad, &q->loss);
 }
 
-#ifdef RILL_HAVE_THREADS
 static void *part_thread(void *arg)
 {
     part_run(arg);
     return NULL;
 }
-#endif
 
 void rl_parts_sums(const rill_model *m, const struct rl_parts *p, const double *w,
                    const double *X, const double *y, size_t n_rows, double *grad_sum,
                    double *loss_sum)
 {
-    if (p->n <= 1) {
+    if (p->n <= 1 || (grad_sum && !p->grad)) { /* the latter: opened without want_grad */
         rl_kernel_sums(m, w, X, y, n_rows, grad_sum, loss_sum);
         return;
     }
@@ -99,7 +96,6 @@ void rl_parts_sums(const rill_model *m, const struct rl_parts *p, const double *
         if (i > 0 && q[i].grad)
             memset(q[i].grad, 0, nw * sizeof(double));
     }
-#ifdef RILL_HAVE_THREADS
     pthread_t tid[RL_MAX_THREADS];
     int started[RL_MAX_THREADS] = {0};
     size_t work;
@@ -113,10 +109,6 @@ void rl_parts_sums(const rill_model *m, const struct rl_parts *p, const double *
         else
             part_run(&q[i]);
     }
-#else
-    for (size_t i = 0; i < p->n; i++)
-        part_run(&q[i]);
-#endif
     double loss = q[0].loss;
     for (size_t i = 1; i < p->n; i++) {
         loss += q[i].loss;
@@ -128,3 +120,5 @@ void rl_parts_sums(const rill_model *m, const struct rl_parts *p, const double *
     }
     *loss_sum = loss;
 }
+
+#endif /* RILL_HAVE_THREADS; without threads, internal.h has the one-part versions inline */

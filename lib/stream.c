@@ -518,6 +518,5 @@ int rill_fit(rill_model *m, const double *X, const double *y, size_t n_rows)
         return RILL_EINVAL;
     if (m->batch_rows > 0.0)
         return rl_fit_stochastic(m, X, y, n_rows);
-    m->stat_stopped = 0;
     return rl_fit_batch(m, X, y, n_rows);
 }

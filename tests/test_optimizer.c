@@ -243,6 +243,7 @@ START_TEST(test_constant_schedule_without_rate_is_lbfgs)
 }
 END_TEST
 
+#ifdef RILL_HAVE_THREADS
 /* The documented order of RILL_THREADS = T: P = min(T, blocks of 64 rows) parts, part p from
  * block floor(p blocks / P); part 0 adds to the zeroed sums, the others sum from zero and are
  * added in part order. Written out here with the one-thread kernel. */
@@ -268,6 +269,7 @@ static void parts_reference(const rill_model *m, size_t T, const double *X, cons
     }
     free(part);
 }
+#endif
 
 START_TEST(test_threads_gradient_parts)
 {
@@ -374,6 +376,7 @@ START_TEST(test_threads_fit_same_optimum)
 }
 END_TEST
 
+#ifdef RILL_HAVE_THREADS
 /* An allocator that refuses once armed: the parts' sums cannot be had. */
 struct arm {
     int armed;
@@ -391,6 +394,14 @@ static void arm_free(void *ctx, void *ptr, size_t size)
     (void)size;
     free(ptr);
 }
+
+static int stop_now(void *user, const rill_model *m)
+{
+    (void)user;
+    (void)m;
+    return 1;
+}
+#endif
 
 /* RILL_THREADS > 1 is refused for a model in a caller's buffer; with the parts' memory refused,
  * rill_gradient and rill_fit return RILL_ENOMEM and the model keeps its weights and statistics. */
@@ -421,6 +432,11 @@ START_TEST(test_threads_refusals)
     const size_t nw = rill_model_n_weights(m);
     double *w = tu_random_weights(&r, nw, 0.3), g[5], l;
     ck_assert_int_eq(rill_model_set_weights(m, w, nw), RILL_OK);
+    ck_assert_int_eq(rill_model_set_progress(m, stop_now, NULL), RILL_OK);
+    ck_assert_int_eq(rill_fit(m, X, y, 300), RILL_OK); /* stopped: RILL_STAT_STOPPED = 1 */
+    ck_assert_int_eq(rill_model_set_progress(m, NULL, NULL), RILL_OK);
+    ck_assert_int_eq(rill_model_set_weights(m, w, nw), RILL_OK);
+    ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 1.0, "the callback did not stop");
     const double epochs = tu_get_param(m, RILL_STAT_EPOCHS);
     arm.armed = 1;
     ck_assert_int_eq(rill_gradient(m, X, y, 300, g, &l), RILL_ENOMEM);
@@ -430,7 +446,9 @@ START_TEST(test_threads_refusals)
                   rill_model_error(m));
     double *after = tu_get_weights(m);
     ck_assert_msg(memcmp(after, w, nw * sizeof *w) == 0, "a refused rill_fit changed weights");
-    ck_assert_msg(tu_get_param(m, RILL_STAT_EPOCHS) == epochs, "a refused rill_fit counted");
+    ck_assert_msg(tu_get_param(m, RILL_STAT_EPOCHS) == epochs &&
+                      tu_get_param(m, RILL_STAT_STOPPED) == 1.0,
+                  "a refused rill_fit changed the statistics");
     arm.armed = 0;
     ck_assert_int_eq(rill_fit(m, X, y, 300), RILL_OK);
     free(after);

@@ -227,7 +227,7 @@ static const int param_numbers[] = {
     RILL_MAX_EPOCHS, RILL_TOL, RILL_BATCH_ROWS, RILL_AVERAGE, RILL_SEED, RILL_STAT_EPOCHS,
     RILL_STAT_STEPS, RILL_STAT_ROWS, RILL_STAT_LOSS, RILL_STAT_CONVERGED, RILL_STAT_STOPPED,
     RILL_STAT_PROGRESSIVE_LOSS, RILL_MODEL_LOSS, RILL_MODEL_N_FEATURES, RILL_MODEL_N_CLASSES,
-    0, 12, 99, 107, 199, 203, -1};
+    RILL_THREADS, 0, 13, 99, 107, 199, 203, -1};
 #define N_PARAMS (sizeof param_numbers / sizeof param_numbers[0])
 
 static double param_value(struct fz *f)

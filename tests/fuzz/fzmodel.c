@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+/* Every parameter a saved model keeps (RILL_THREADS, a setting of the run, is not saved). */
 static const int all_params[] = {
     RILL_LEARNING_RATE, RILL_SCHEDULE, RILL_POWER_T, RILL_L2, RILL_L1, RILL_FIT_INTERCEPT,
     RILL_MAX_EPOCHS, RILL_TOL, RILL_BATCH_ROWS, RILL_AVERAGE, RILL_SEED, RILL_STAT_EPOCHS,
