@@ -268,6 +268,28 @@ static double objective(const struct bench *b, rill_model *m, const double *w)
     return l / (double)b->n + 0.5 * b->l2 * pen;
 }
 
+/* rill_fit from zero on `threads` threads, stopped by the progress callback within 1e-6 of
+ * fstar: the time it took (bench_clock), and its epochs in *epochs when not NULL. INFINITY when
+ * the target was not reached or the build cannot use that many threads. */
+static double fit_to_target(const struct bench *b, double fstar, int threads, double *epochs)
+{
+    struct watch wt = {0.0, fstar + 1e-6 * fabs(fstar), 0.0, 0};
+    rill_model *m = new_model(b);
+    double t = INFINITY;
+    if (rill_model_set(m, RILL_THREADS, threads) == RILL_OK) {
+        CHECK(rill_model_set(m, RILL_TOL, 0.0), m);
+        CHECK(rill_model_set(m, RILL_MAX_EPOCHS, 3000), m);
+        CHECK(rill_model_set_progress(m, watch_fn, &wt), m);
+        wt.t0 = now();
+        CHECK(rill_fit(m, b->X, b->y, b->n), m);
+        t = wt.hit ? wt.t_hit : INFINITY;
+        if (epochs)
+            rill_model_get(m, RILL_STAT_EPOCHS, epochs);
+    }
+    rill_model_free(m);
+    return t;
+}
+
 static void part_fit(struct bench *b, const char *wout)
 {
     double *w = malloc(b->nw * sizeof *w), fstar, t;
@@ -323,43 +345,27 @@ static void part_fit(struct bench *b, const char *wout)
     }
     rill_model_free(m);
 
-    /* rill_fit from zero: time to 1e-6 relative suboptimality; on one thread, then on two */
+    /* rill_fit from zero: time to 1e-6 relative suboptimality (CPU time); then one thread
+     * and two in wall time */
     double best = INFINITY, epochs = 0.0, best_full = INFINITY, full_epochs = 0.0, full_f = 0.0;
-    double wall[2] = {INFINITY, INFINITY}; /* one thread, two: wall time */
+    double wall[2] = {INFINITY, INFINITY};
     for (int r = 0; r < b->repeats; r++) {
-        struct watch wt = {0.0, fstar + 1e-6 * fabs(fstar), 0.0, 0};
         const clockid_t saved = bench_clock;
         bench_clock = CLOCK_MONOTONIC;
         for (int threads = 1; threads <= 2; threads++) {
-            m = new_model(b);
-            if (rill_model_set(m, RILL_THREADS, threads) == RILL_OK) {
-                CHECK(rill_model_set(m, RILL_TOL, 0.0), m);
-                CHECK(rill_model_set(m, RILL_MAX_EPOCHS, 3000), m);
-                CHECK(rill_model_set_progress(m, watch_fn, &wt), m);
-                wt.t0 = now();
-                CHECK(rill_fit(m, b->X, b->y, b->n), m);
-                if (wt.hit && wt.t_hit < wall[threads - 1])
-                    wall[threads - 1] = wt.t_hit;
-                wt = (struct watch){0.0, fstar + 1e-6 * fabs(fstar), 0.0, 0};
-            }
-            rill_model_free(m);
+            double tw = fit_to_target(b, fstar, threads, NULL);
+            wall[threads - 1] = tw < wall[threads - 1] ? tw : wall[threads - 1];
         }
         bench_clock = saved;
-        m = new_model(b);
-        CHECK(rill_model_set(m, RILL_TOL, 0.0), m);
-        CHECK(rill_model_set(m, RILL_MAX_EPOCHS, 3000), m);
-        CHECK(rill_model_set_progress(m, watch_fn, &wt), m);
-        wt.t0 = now();
-        CHECK(rill_fit(m, b->X, b->y, b->n), m);
-        if (!wt.hit) {
+        double e, tc = fit_to_target(b, fstar, 1, &e);
+        if (!isfinite(tc)) {
             fprintf(stderr, "rill_bench: rill_fit did not reach 1e-6 suboptimality\n");
             exit(1);
         }
-        if (wt.t_hit < best) {
-            best = wt.t_hit;
-            rill_model_get(m, RILL_STAT_EPOCHS, &epochs);
+        if (tc < best) {
+            best = tc;
+            epochs = e;
         }
-        rill_model_free(m);
 
         /* and with the default tolerance, to its own stopping point */
         m = new_model(b);
