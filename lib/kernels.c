@@ -211,10 +211,10 @@ int RL_KFN(rl_row_step)(int loss, size_t d, double *restrict w, const double *re
     struct row_read rd;
     if (d >= RL_ROW_IN_PLACE_MIN_D) {
         rd = row_read(w, x, d);
-    } else { /* short rows: the new weights go to next, and w.w is not needed */
+    } else { /* short rows: the new weights always go to next; w.w is not needed */
         rd.wx = rl_dot(w, x, d);
         rd.xx = cap_curv > 0.0 ? rl_dot(x, x, d) : 0.0;
-        rd.ww = INFINITY;
+        rd.ww = 0.0;
     }
     const double z = rd.wx + w[d];
     double r, l;
@@ -235,7 +235,8 @@ int RL_KFN(rl_row_step)(int loss, size_t d, double *restrict w, const double *re
     /* |w_j shrink| <= |shrink| sqrt(w.w) and |c x_j| <= |c| sqrt(x.x): when both are below
      * 2^500, no weight can come out non-finite, and the step is written over the weights
      * (NaN compares false). Otherwise into next, checked weight by weight. */
-    if (shrink * shrink * rd.ww <= 0x1p1000 && c * c * rd.xx <= 0x1p1000) {
+    if (d >= RL_ROW_IN_PLACE_MIN_D && shrink * shrink * rd.ww <= 0x1p1000 &&
+        c * c * rd.xx <= 0x1p1000) {
         for (size_t j = 0; j < d; j++)
             w[j] = w[j] * shrink - c * x[j];
         w[d] = b;
