@@ -103,11 +103,23 @@ static double binary_rows(int loss, size_t d, const double *w, const double *X, 
     return l;
 }
 
-/* Softmax row: scores in z (k of them) or, with z NULL, recomputed (streaming log-sum-exp). */
+/* Softmax row: scores in z (k of them: rl_softmax) or, with z NULL (more classes than the
+ * buffer), recomputed (streaming log-sum-exp). */
 static double softmax_row(const double *w, const double *x, size_t d, size_t k, size_t label,
                           double *z, double *grad)
 {
     const size_t stride = d + 1;
+    if (z) {
+        for (size_t c = 0; c < k; c++)
+            z[c] = score(w + c * stride, x, d);
+        const double l = rl_softmax(z, k, label);
+        if (grad)
+            for (size_t c = 0; c < k; c++) {
+                axpy(grad + c * stride, z[c], x, d);
+                grad[c * stride + d] += z[c];
+            }
+        return l;
+    }
     double mx = -INFINITY, s = 0.0, z_label = 0.0;
     for (size_t c = 0; c < k; c++) {
         double zc = score(w + c * stride, x, d);

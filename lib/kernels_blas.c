@@ -57,19 +57,10 @@ static void block_softmax(size_t d, size_t k, const double *w, const double *X, 
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0, Xb,
                     (int)d, w, (int)stride, 0.0, z, (int)k);
         for (size_t i = 0; i < nb; i++) {
-            double *zi = z + i * k, mx = -INFINITY, s = 0.0;
-            size_t label = (size_t)y[i0 + i];
-            for (size_t c = 0; c < k; c++) {
+            double *zi = z + i * k;
+            for (size_t c = 0; c < k; c++)
                 zi[c] += w[c * stride + d];
-                if (zi[c] > mx)
-                    mx = zi[c];
-            }
-            for (size_t c = 0; c < k; c++)
-                s += exp(zi[c] - mx);
-            double lse = mx + log(s);
-            l += lse - zi[label];
-            for (size_t c = 0; c < k; c++)
-                zi[c] = exp(zi[c] - lse) - (c == label ? 1.0 : 0.0);
+            l += rl_softmax(zi, k, (size_t)y[i0 + i]);
         }
         if (grad_sum) {
             cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)nb, 1.0, z,

@@ -58,8 +58,8 @@ static inline double rl_sigmoid(double z)
 #if defined(__SSE2__) || defined(__aarch64__) || defined(__ARM_NEON)
 /* exp(x) for x <= 0 (NaN stays NaN), within a few ulp: Cody-Waite reduction by ln 2 and a
  * degree-13 Taylor polynomial on |r| <= ln(2)/2 (Estrin's scheme). Straight-line code without calls or branches,
- * so that the kernels' loops over a group of rows vectorize; results below 2^-1022 are
- * flushed to 0. */
+ * so that the kernels' loops over a group of rows vectorize; x below -708 (results under
+ * 2^-1021) gives 0. */
 static inline double rl_exp_nonpos(double x)
 {
     const double shift = 0x1.8p52, ln2_hi = 0x1.62e42feep-1, ln2_lo = 0x1.a39ef35793c76p-33;
@@ -101,6 +101,24 @@ static inline double rl_log1p_unit(double e)
     return k * ln2_hi + ((2.0 * s + 2.0 * s * (s2 * p)) + (k * ln2_lo + c / u));
 }
 
+/* log(s) for s >= 1 (a softmax's sum of exps, the largest of them 1), within a few ulp:
+ * s = 2^k m with m in [1, 2), log s = k ln 2 + log1p(m - 1). The exponent k is read from the
+ * bits through a double (no integer conversion, so that it vectorizes). NaN stays NaN. */
+static inline double rl_log_ge1(double s)
+{
+    const double ln2_hi = 0x1.62e42feep-1, ln2_lo = 0x1.a39ef35793c76p-33;
+    uint64_t bits, kb;
+    memcpy(&bits, &s, sizeof bits);
+    kb = (bits >> 52) | 0x4330000000000000u; /* 2^52 + the biased exponent */
+    bits = (bits & 0x000fffffffffffffu) | 0x3ff0000000000000u;
+    double kd, m;
+    memcpy(&kd, &kb, sizeof kd);
+    memcpy(&m, &bits, sizeof m);
+    const double k = (kd - 0x1p52) - 1023.0;
+    const double v = k * ln2_hi + (rl_log1p_unit(m - 1.0) + k * ln2_lo);
+    return s - s == 0.0 ? v : s;
+}
+
 #else
 static inline double rl_exp_nonpos(double x)
 {
@@ -111,7 +129,31 @@ static inline double rl_log1p_unit(double e)
 {
     return log1p(e);
 }
+
+static inline double rl_log_ge1(double s)
+{
+    return log(s);
+}
 #endif
+
+/* Softmax cross-entropy of one row from its k scores in z: returns log sum_c exp(z_c) -
+ * z_label and leaves in z the derivative p_c - [c == label], p_c = exp(z_c - max) / sum.
+ * The exps (of non-positive numbers) vectorize across the classes. NaN or infinite scores
+ * give a non-finite loss. */
+static inline double rl_softmax(double *z, size_t k, size_t label)
+{
+    double mx = -INFINITY, s = 0.0;
+    for (size_t c = 0; c < k; c++)
+        mx = z[c] > mx ? z[c] : mx;
+    const double gap = z[label] - mx; /* <= 0 */
+    for (size_t c = 0; c < k; c++)
+        z[c] = rl_exp_nonpos(z[c] - mx);
+    for (size_t c = 0; c < k; c++)
+        s += z[c];
+    for (size_t c = 0; c < k; c++)
+        z[c] = z[c] / s - (c == label ? 1.0 : 0.0);
+    return rl_log_ge1(s) - gap;
+}
 
 /* Logistic loss softplus(z) - t z of one row and its derivative sigmoid(z) - t, from
  * e = exp(-|z|): sigmoid = (z >= 0 ? 1 : e) / (1 + e), softplus = max(z, 0) + log1p(e).

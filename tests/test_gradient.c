@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "loss_math.h"
 #include "rill.h"
 #include "ref.h"
 #include "tmain.h"
@@ -137,6 +138,75 @@ START_TEST(test_gradient_extreme_scores)
     e = ref_max_rel_diff(g, gr, nw, 1e-300);
     ck_assert_msg(e <= 1e-12, "%s: gradient differs from the reference by %g", tu_loss_name(loss), e);
     rill_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ loss math */
+
+/* The kernels' exp, log1p and log (polynomials on SIMD hosts, libm elsewhere) against long
+ * double, within 4 ulp of the result over their domains; NaN stays NaN. And the softmax row
+ * against its definition written out in long double. */
+START_TEST(test_loss_math_accuracy)
+{
+    ref_rng r;
+    ref_rng_seed(&r, 777);
+    const double ulp4 = 4.0 * 0x1p-52;
+    for (int i = 0; i < 20000; i++) {
+        const double u = ref_rng_uniform(&r);
+        const double x = -745.0 * u * u; /* dense near 0, reaching the underflow */
+        const long double ex = expl((long double)x);
+        const double e = rl_exp_nonpos(x);
+        if (x >= -708.0)
+            ck_assert_msg(fabsl(e - ex) <= ulp4 * ex, "exp(%.17g) = %.17g, %.17Lg", x, e, ex);
+        else /* flushed to 0 below -708 (results under 2^-1021) */
+            ck_assert_msg(fabsl(e - ex) <= 0x1p-1021L, "exp(%.17g) = %.17g (underflow)", x, e);
+        const double t = u * u;
+        const long double lt = log1pl((long double)t);
+        ck_assert_msg(fabsl(rl_log1p_unit(t) - lt) <= ulp4 * lt, "log1p(%.17g)", t);
+        const double sv = exp2(40.0 * ref_rng_uniform(&r)); /* [1, 2^40) */
+        const long double ls = logl((long double)sv);
+        ck_assert_msg(fabsl(rl_log_ge1(sv) - ls) <= ulp4 * ls + 0x1p-1074L,
+                      "log(%.17g) = %.17g, %.17Lg", sv, rl_log_ge1(sv), ls);
+    }
+    const double exact[] = {1.0, 2.0, 0x1.fffffffffffffp0, 0x1.0000000000001p0, 4.0, 1024.0,
+                            0x1.6a09e667f3bccp0, 0x1.6a09e667f3bcdp0, 0x1.fffffffffffffp1023};
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
+        const long double ls = logl((long double)exact[i]);
+        ck_assert_msg(fabsl(rl_log_ge1(exact[i]) - ls) <= ulp4 * ls + 0x1p-1074L,
+                      "log(%a) = %a", exact[i], rl_log_ge1(exact[i]));
+    }
+    ck_assert_msg(isnan(rl_log_ge1(NAN)) && isnan(rl_exp_nonpos(NAN)), "NaN did not stay NaN");
+    ck_assert_msg(rl_log_ge1(1.0) == 0.0 && rl_exp_nonpos(0.0) == 1.0, "log 1 or exp 0 inexact");
+
+    /* softmax rows: spreads from 0 to 1400, with ties, against the definition */
+    const size_t ks[] = {2, 3, 4, 7, 10};
+    for (size_t a = 0; a < sizeof ks / sizeof ks[0]; a++)
+        for (int rep = 0; rep < 200; rep++) {
+            const size_t k = ks[a], label = (size_t)rep % k;
+            const double spread = rep < 100 ? 5.0 : 1400.0;
+            double z[10];
+            long double zl[10] = {0.0L}, mx = -INFINITY, sum = 0.0L;
+            for (size_t c = 0; c < k; c++) {
+                z[c] = rep % 17 == 0 && c > 0 ? z[0] : spread * (ref_rng_uniform(&r) - 0.5);
+                zl[c] = z[c];
+                mx = zl[c] > mx ? zl[c] : mx;
+            }
+            for (size_t c = 0; c < k; c++)
+                sum += expl(zl[c] - mx);
+            const long double want = mx + logl(sum) - zl[label];
+            const double got = rl_softmax(z, k, label);
+            ck_assert_msg(fabsl(got - want) <= 1e-13L * (1.0L + fabsl(want)),
+                          "softmax k=%zu: loss %.17g, definition %.17Lg", k, got, want);
+            for (size_t c = 0; c < k; c++) {
+                const long double p = expl(zl[c] - mx) / sum - (c == label ? 1.0L : 0.0L);
+                ck_assert_msg(fabsl(z[c] - p) <= 1e-14L, "softmax k=%zu: r_%zu = %.17g, %.17Lg",
+                              k, c, z[c], p);
+            }
+        }
+    double zn[3] = {0.5, NAN, -1.0};
+    ck_assert_msg(!isfinite(rl_softmax(zn, 3, 0)), "a NaN score gave a finite softmax loss");
+    double zi[3] = {0.5, INFINITY, -1.0};
+    ck_assert_msg(!isfinite(rl_softmax(zi, 3, 0)), "an infinite score gave a finite loss");
 }
 END_TEST
 
@@ -568,6 +638,7 @@ static Suite *gradient_suite(void)
     tcase_add_test(tc, test_known_answer_squared);
     tcase_add_test(tc, test_known_answer_logistic_softmax);
     tcase_add_test(tc, test_gradient_excludes_penalty);
+    tcase_add_test(tc, test_loss_math_accuracy);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("mergeable");
