@@ -199,6 +199,21 @@ static const struct bad_case bad_cases[] = {
     {"softmax label -1", RILL_SOFTMAX, 1, -1.0},
     {"softmax label 1.5", RILL_SOFTMAX, 1, 1.5},
     {"softmax label 1e300", RILL_SOFTMAX, 1, 1e300},
+    /* the edges of the vectorized label checks */
+    {"logistic label +Inf", RILL_LOGISTIC, 1, INFINITY},
+    {"logistic label -Inf", RILL_LOGISTIC, 1, -INFINITY},
+    {"logistic label 1 + ulp", RILL_LOGISTIC, 1, 0x1.0000000000001p0},
+    {"logistic label tiny", RILL_LOGISTIC, 1, 0x1p-1074},
+    {"softmax label NaN", RILL_SOFTMAX, 1, NAN},
+    {"softmax label +Inf", RILL_SOFTMAX, 1, INFINITY},
+    {"softmax label -Inf", RILL_SOFTMAX, 1, -INFINITY},
+    {"softmax label K - ulp", RILL_SOFTMAX, 1, 0x1.fffffffffffffp1},
+    {"softmax label 2 + ulp", RILL_SOFTMAX, 1, 0x1.0000000000001p1},
+    {"softmax label 0.5", RILL_SOFTMAX, 1, 0.5},
+    {"softmax label tiny", RILL_SOFTMAX, 1, 0x1p-1074},
+    {"softmax label -0.5", RILL_SOFTMAX, 1, -0.5},
+    {"softmax label 2^52", RILL_SOFTMAX, 1, 0x1p52},
+    {"softmax label 2^53 + 1", RILL_SOFTMAX, 1, 0x1p53 + 2.0},
 };
 
 START_TEST(test_bad_data)
@@ -268,6 +283,28 @@ START_TEST(test_bad_data)
     free(X);
     free(y);
     rill_model_free(m);
+}
+END_TEST
+
+/* The labels at the edges of the valid sets are accepted: -0 and 1 (logistic), -0 and K - 1
+ * (softmax), among many rows (the label checks run in vectorized loops). */
+START_TEST(test_edge_labels_accepted)
+{
+    const size_t n = 37, d = 2, K = 4;
+    for (int loss = RILL_LOGISTIC; loss <= RILL_SOFTMAX; loss++) {
+        double X[37 * 2], y[37], g[12], l;
+        for (size_t i = 0; i < n; i++) {
+            X[i * d] = (double)i / 7.0;
+            X[i * d + 1] = 1.0 - (double)i / 11.0;
+            y[i] = i % 3 == 0 ? -0.0 : loss == RILL_LOGISTIC ? 1.0 : (double)(K - 1);
+        }
+        rill_model *m = tu_new_model_for(loss, d, K);
+        ck_assert_msg(rill_gradient(m, X, y, n, g, &l) == RILL_OK, "%s: edge labels refused",
+                      tu_loss_name(loss));
+        ck_assert_msg(rill_step(m, X, y, n) == RILL_OK, "%s: edge labels refused by rill_step",
+                      tu_loss_name(loss));
+        rill_model_free(m);
+    }
 }
 END_TEST
 
@@ -974,6 +1011,7 @@ static Suite *errors_suite(void)
     Suite *s = suite_create("errors");
     TCase *tc = tcase_create("data");
     tcase_add_loop_test(tc, test_bad_data, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_add_test(tc, test_edge_labels_accepted);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("arguments");
