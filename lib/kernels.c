@@ -170,11 +170,10 @@ struct row_read {
 };
 
 /* One sweep, eight lanes per sum as in rl_dot and the same final order (the same bits). On
- * SIMD hosts, with GCC and Clang, the lanes are written as vectors: their auto-vectorizer
- * would interleave three sums across iterations instead, a shuffle for every load. Elsewhere
- * (firmware, other compilers) three rl_dot sweeps. */
-#if (defined(__GNUC__) || defined(__clang__)) &&                                               \
-    (defined(__SSE2__) || defined(__aarch64__) || defined(__ARM_NEON))
+ * SIMD hosts (RL_SIMD_HOST, loss_math.h), with GCC and Clang, the lanes are written as
+ * vectors: their auto-vectorizer would interleave three sums across iterations instead, a
+ * shuffle for every load. Elsewhere (firmware, other compilers) three rl_dot sweeps. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(RL_SIMD_HOST)
 typedef double rl_v4 __attribute__((vector_size(32)));
 
 static struct row_read row_read(const double *restrict w, const double *restrict x, size_t d)

@@ -53,20 +53,30 @@ static inline double rl_sigmoid(double z)
     return e / (1.0 + e);
 }
 
-/* Hosts with double-precision SIMD get branch-free exp and log1p that vectorize across a
- * group of rows; other targets (firmware) call their libm, which is smaller in the library. */
+/* Hosts with double-precision SIMD (RL_SIMD_HOST) get branch-free exp and log1p that vectorize
+ * across a group of rows; other targets (firmware) call their libm, which is smaller in the
+ * library. kernels.c keys its vector code on the same test. */
 #if defined(__SSE2__) || defined(__aarch64__) || defined(__ARM_NEON)
+#define RL_SIMD_HOST 1
+#endif
+
+#ifdef RL_SIMD_HOST
+/* ln 2 in two parts; the high one has trailing zero bits, so k * RL_LN2_HI is exact for
+ * small integers k */
+#define RL_LN2_HI 0x1.62e42feep-1
+#define RL_LN2_LO 0x1.a39ef35793c76p-33
+
 /* exp(x) for x <= 0 (NaN stays NaN), within a few ulp: Cody-Waite reduction by ln 2 and a
  * degree-13 Taylor polynomial on |r| <= ln(2)/2 (Estrin's scheme). Straight-line code without calls or branches,
  * so that the kernels' loops over a group of rows vectorize; x below -708 (results under
  * 2^-1021) gives 0. */
 static inline double rl_exp_nonpos(double x)
 {
-    const double shift = 0x1.8p52, ln2_hi = 0x1.62e42feep-1, ln2_lo = 0x1.a39ef35793c76p-33;
+    const double shift = 0x1.8p52;
     const double v = x < -708.0 ? -708.0 : x;
     const double t = v * 0x1.71547652b82fep0 + shift; /* n = round(v / ln 2) in the low bits */
     const double n = t - shift;
-    const double r = (v - n * ln2_hi) - n * ln2_lo;
+    const double r = (v - n * RL_LN2_HI) - n * RL_LN2_LO;
     /* Estrin's scheme: short dependency chains */
     const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
     const double q0 = 1.0 + r, q1 = 0.5 + r * (1.0 / 6.0);
@@ -88,7 +98,6 @@ static inline double rl_exp_nonpos(double x)
  * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its series to s^23. */
 static inline double rl_log1p_unit(double e)
 {
-    const double ln2_hi = 0x1.62e42feep-1, ln2_lo = 0x1.a39ef35793c76p-33;
     const double u = 1.0 + e, c = e - (u - 1.0);
     const int big = u > 0x1.6a09e667f3bcdp0;
     const double m = big ? 0.5 * u : u, k = big ? 1.0 : 0.0;
@@ -98,7 +107,7 @@ static inline double rl_log1p_unit(double e)
     const double q2 = 1.0 / 11.0 + s2 * (1.0 / 13.0), q3 = 1.0 / 15.0 + s2 * (1.0 / 17.0);
     const double q4 = 1.0 / 19.0 + s2 * (1.0 / 21.0);
     const double p = ((q0 + t2 * q1) + t4 * (q2 + t2 * q3)) + t8 * (q4 + t2 * (1.0 / 23.0));
-    return k * ln2_hi + ((2.0 * s + 2.0 * s * (s2 * p)) + (k * ln2_lo + c / u));
+    return k * RL_LN2_HI + ((2.0 * s + 2.0 * s * (s2 * p)) + (k * RL_LN2_LO + c / u));
 }
 
 /* log(s) for s >= 1 (a softmax's sum of exps, the largest of them 1), within a few ulp:
@@ -106,7 +115,6 @@ static inline double rl_log1p_unit(double e)
  * bits through a double (no integer conversion, so that it vectorizes). NaN stays NaN. */
 static inline double rl_log_ge1(double s)
 {
-    const double ln2_hi = 0x1.62e42feep-1, ln2_lo = 0x1.a39ef35793c76p-33;
     uint64_t bits, kb;
     memcpy(&bits, &s, sizeof bits);
     kb = (bits >> 52) | 0x4330000000000000u; /* 2^52 + the biased exponent */
@@ -115,7 +123,7 @@ static inline double rl_log_ge1(double s)
     memcpy(&kd, &kb, sizeof kd);
     memcpy(&m, &bits, sizeof m);
     const double k = (kd - 0x1p52) - 1023.0;
-    const double v = k * ln2_hi + (rl_log1p_unit(m - 1.0) + k * ln2_lo);
+    const double v = k * RL_LN2_HI + (rl_log1p_unit(m - 1.0) + k * RL_LN2_LO);
     return s - s == 0.0 ? v : s;
 }
 
