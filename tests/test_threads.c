@@ -222,23 +222,52 @@ static void const_calls(const rill_model *m, struct const_results *r)
     r->rc = rc;
 }
 
-struct reader {
-    const rill_model *m;
-    const struct const_results *ref;
+/* What every concurrent worker carries first: the barrier all start behind, its mismatches. */
+struct worker {
     pthread_barrier_t *start;
     int mismatches;
+};
+
+/* Runs fn on N_THREADS workers (the elements of `workers`, `size` bytes apart, each starting
+ * with a struct worker) released together; returns their mismatches in total. */
+static int run_workers(void *(*fn)(void *), void *workers, size_t size)
+{
+    pthread_barrier_t start;
+    pthread_t t[N_THREADS];
+    int started[N_THREADS], mismatches = 0;
+    pthread_barrier_init(&start, NULL, N_THREADS);
+    for (int i = 0; i < N_THREADS; i++) {
+        struct worker *w = (struct worker *)((char *)workers + (size_t)i * size);
+        w->start = &start;
+        w->mismatches = 0;
+        started[i] = pthread_create(&t[i], NULL, fn, w) == 0;
+        check(started[i], "pthread_create");
+    }
+    for (int i = 0; i < N_THREADS; i++) {
+        if (started[i])
+            pthread_join(t[i], NULL);
+        mismatches += ((struct worker *)((char *)workers + (size_t)i * size))->mismatches;
+    }
+    pthread_barrier_destroy(&start);
+    return mismatches;
+}
+
+struct reader {
+    struct worker w;
+    const rill_model *m;
+    const struct const_results *ref;
 };
 
 static void *reader_thread(void *arg)
 {
     struct reader *rd = arg;
     struct const_results *r = malloc(sizeof *r);
-    pthread_barrier_wait(rd->start);
+    pthread_barrier_wait(rd->w.start);
     for (int round = 0; r && round < ROUNDS; round++) {
         const_calls(rd->m, r);
-        rd->mismatches += r->rc != RILL_OK || memcmp(r, rd->ref, sizeof *r) != 0;
+        rd->w.mismatches += r->rc != RILL_OK || memcmp(r, rd->ref, sizeof *r) != 0;
     }
-    rd->mismatches += r == NULL;
+    rd->w.mismatches += r == NULL;
     free(r);
     return NULL;
 }
@@ -266,20 +295,10 @@ static void test_shared_model(void)
     const_calls(m, ref);
     check(ref->rc == RILL_OK, "const calls succeed");
 
-    pthread_barrier_t start;
-    pthread_barrier_init(&start, NULL, N_THREADS);
     struct reader rd[N_THREADS];
-    pthread_t t[N_THREADS];
-    for (int i = 0; i < N_THREADS; i++) {
-        rd[i] = (struct reader){m, ref, &start, 0};
-        check(pthread_create(&t[i], NULL, reader_thread, &rd[i]) == 0, "pthread_create");
-    }
-    int mismatches = 0;
-    for (int i = 0; i < N_THREADS; i++) {
-        pthread_join(t[i], NULL);
-        mismatches += rd[i].mismatches;
-    }
-    pthread_barrier_destroy(&start);
+    for (int i = 0; i < N_THREADS; i++)
+        rd[i] = (struct reader){{NULL, 0}, m, ref};
+    const int mismatches = run_workers(reader_thread, rd, sizeof rd[0]);
     check(mismatches == 0, "concurrent const calls on one model equal the single-threaded ones");
     printf("shared model: %d threads x %d rounds of 9 const calls, %d mismatches\n", N_THREADS,
            ROUNDS, mismatches);
@@ -300,20 +319,19 @@ static void test_shared_model(void)
 #define BIG_ROWS 40000 /* x 6 features x 3 classes: past the size at which parts get threads */
 
 struct big {
+    struct worker w;
     const rill_model *m;
     const double *X, *y, *g_ref, *l_ref;
-    pthread_barrier_t *start;
-    int mismatches;
 };
 
 static void *big_thread(void *arg)
 {
     struct big *b = arg;
     double g[N_CLASSES * (N_FEATURES + 1)], l;
-    pthread_barrier_wait(b->start);
+    pthread_barrier_wait(b->w.start);
     for (int round = 0; round < 2; round++) {
         int rc = rill_gradient(b->m, b->X, b->y, BIG_ROWS, g, &l);
-        b->mismatches += rc != RILL_OK || memcmp(g, b->g_ref, sizeof g) != 0 ||
+        b->w.mismatches += rc != RILL_OK || memcmp(g, b->g_ref, sizeof g) != 0 ||
                          memcmp(&l, b->l_ref, sizeof l) != 0;
     }
     return NULL;
@@ -343,20 +361,10 @@ static void test_part_threads(void)
     rc = rc ? rc : rill_gradient(m, bx, by, BIG_ROWS, g, &l);
     check(rc == RILL_OK || rc == RILL_EUNSUPPORTED, "RILL_THREADS = 2 on a shared model");
     if (rc == RILL_OK) {
-        pthread_barrier_t start;
-        pthread_barrier_init(&start, NULL, N_THREADS);
         struct big b[N_THREADS];
-        pthread_t t[N_THREADS];
-        for (int i = 0; i < N_THREADS; i++) {
-            b[i] = (struct big){m, bx, by, g, &l, &start, 0};
-            check(pthread_create(&t[i], NULL, big_thread, &b[i]) == 0, "pthread_create");
-        }
-        int mismatches = 0;
-        for (int i = 0; i < N_THREADS; i++) {
-            pthread_join(t[i], NULL);
-            mismatches += b[i].mismatches;
-        }
-        pthread_barrier_destroy(&start);
+        for (int i = 0; i < N_THREADS; i++)
+            b[i] = (struct big){{NULL, 0}, m, bx, by, g, &l};
+        const int mismatches = run_workers(big_thread, b, sizeof b[0]);
         check(mismatches == 0, "concurrent two-part rill_gradient calls equal one call");
         printf("RILL_THREADS = 2: %d threads x 2 gradients of %d rows, %d mismatches\n",
                N_THREADS, BIG_ROWS, mismatches);
