@@ -4,7 +4,8 @@
  * Canonical summation: the portable kernel adds each row's loss into the caller's running
  * sum in row order, and the gradients of groups of RL_GROUP rows (counted from the call's
  * first row; the last n % RL_GROUP rows one by one) into the running gradient sums, group
- * after group. RL_GROUP divides RILL_BLOCK_ROWS, so chunks split at multiples of the block
+ * after group; rows of RL_WIDE_D values or more go in groups of two instead. Both divide
+ * RILL_BLOCK_ROWS, so chunks split at multiples of the block
  * (a stream's micro-batches of a multiple of 64 rows, rill_gradient's validation blocks) give
  * the same bits as one call over all rows. The CBLAS kernel works on blocks of
  * RILL_BLOCK_ROWS rows (fewer for many classes), aligned to the first row of the call, and
@@ -26,6 +27,14 @@
 #define RL_KFN(name) RL_CAT(name, RL_KERNEL_SUFFIX)
 #else
 #define RL_KFN(name) name
+#endif
+
+/* A hint that the line at p will be read soon, into the caches below L1 (the rows ahead;
+ * L1 holds the rows being summed). Nothing where the compiler has no prefetch. */
+#if defined(__GNUC__) || defined(__clang__)
+#define rl_prefetch(p) __builtin_prefetch((p), 0, 2)
+#else
+#define rl_prefetch(p) ((void)(p))
 #endif
 
 static void axpy(double *restrict y, double a, const double *restrict x, size_t n)
@@ -68,10 +77,43 @@ static size_t span_rows(size_t d)
     return fit < RL_GROUP ? RL_GROUP : fit > RL_SPAN ? RL_SPAN : fit;
 }
 
+/* Rows of at least RL_WIDE_D values: RL_GROUP of them no longer fit the L1 cache beside w and
+ * g, so the gradient sweep would read them again from L2 while the memory sits idle. These
+ * rows go in pairs (from the call's first row; an odd last row alone): the two are scored as
+ * they stream in, and the sweep that adds their two terms asks for the rows RL_AHEAD_BYTES
+ * further on, so that the memory keeps streaming during the sweep. */
+#define RL_WIDE_D 512
+#define RL_AHEAD_BYTES 16384
+
+/* g += r0 x0 + r1 x1 (x1 = x0 + d); next: the two rows ahead, or NULL */
+static void axpy2(double *restrict g, const double *r, const double *restrict x, size_t d,
+                  const double *next)
+{
+    const double *x0 = x, *x1 = x + d;
+    const double r0 = r[0], r1 = r[1];
+    size_t j = 0;
+#ifdef RL_SIMD_HOST /* hosts with caches to fill: a line of each row ahead per 8 columns */
+    if (next)
+        for (; j + 8 <= d; j += 8) {
+            rl_prefetch(next + j);
+            rl_prefetch(next + d + j);
+            for (size_t k = j; k < j + 8; k++)
+                g[k] += r0 * x0[k] + r1 * x1[k];
+        }
+#else
+    (void)next;
+#endif
+    for (; j < d; j++)
+        g[j] += r0 * x0[j] + r1 * x1[j];
+    g[d] += r0 + r1;
+}
+
 static double binary_rows(int loss, size_t d, const double *w, const double *X, const double *y,
                           size_t n, double *grad_sum, double l)
 {
-    const size_t most = span_rows(d);
+    const int wide = d >= RL_WIDE_D;
+    const size_t most = wide ? 2 : span_rows(d);
+    const size_t ahead = wide ? (RL_AHEAD_BYTES / sizeof(double) + d - 1) / d : 0; /* rows */
     for (size_t i = 0; i < n; i += most) {
         double z[RL_SPAN], r[RL_SPAN], lq[RL_SPAN];
         const size_t span = n - i < most ? n - i : most;
@@ -93,9 +135,13 @@ static double binary_rows(int loss, size_t d, const double *w, const double *X, 
         if (!grad_sum)
             continue;
         size_t q = 0;
+        if (wide && span == 2) {
+            axpy2(grad_sum, r, Xs, d, i + ahead + 2 <= n ? Xs + ahead * d : NULL);
+            q = 2;
+        }
         for (; q + RL_GROUP <= span; q += RL_GROUP)
             axpy4(grad_sum, r + q, Xs + q * d, d);
-        for (; q < span; q++) { /* the last n % RL_GROUP rows, one by one */
+        for (; q < span; q++) { /* the last n % RL_GROUP (wide: n % 2) rows, one by one */
             axpy(grad_sum, r[q], Xs + q * d, d);
             grad_sum[d] += r[q];
         }

@@ -212,10 +212,10 @@ END_TEST
 
 /* ------------------------------------------------------------------ mergeable sums */
 
-START_TEST(test_gradient_mergeable)
+/* d: 6 (rows in groups of four) or at least 512 (wide rows, in pairs; kernels.c) */
+static void check_mergeable(int loss, size_t d)
 {
-    const int loss = _i;
-    const size_t n = 300, d = 6, K = 5, Kc = tu_classes_for(loss, K);
+    const size_t n = 300, K = 5, Kc = tu_classes_for(loss, K);
     const size_t splits[] = {64, 128, 192, 256, 1, 97, 299};
     ref_rng r;
     double *X, *y, *W, *gw, *ga, *gb, *gs, lw, la, lb;
@@ -249,7 +249,7 @@ START_TEST(test_gradient_mergeable)
                       "%s: split at %zu: loss %.17g + %.17g vs whole %.17g", tu_loss_name(loss), k, la,
                       lb, lw);
         bitwise = memcmp(gs, gw, nw * sizeof *gs) == 0 && la + lb == lw;
-        printf("mergeable %s split %zu/%zu: max rel diff %.3g, %s\n", tu_loss_name(loss), k, n - k, e,
+        printf("mergeable %s d=%zu split %zu/%zu: max rel diff %.3g, %s\n", tu_loss_name(loss), d, k, n - k, e,
                bitwise ? "bit-identical" : "not bit-identical (caller-side addition rounds)");
     }
 
@@ -288,14 +288,20 @@ START_TEST(test_gradient_mergeable)
     free(gs);
     rill_model_free(m);
 }
+
+START_TEST(test_gradient_mergeable)
+{
+    check_mergeable(_i, 6);
+    check_mergeable(_i, 600);
+}
 END_TEST
 
 /* ------------------------------------------------------------------ kernels */
 
 START_TEST(test_kernel_portable_matches_reference)
 {
-    const size_t shapes[][3] = {{1, 1, 2}, {5, 3, 3}, {64, 7, 2}, {65, 10, 5}, {200, 4, 10},
-                                {130, 33, 3}};
+    const size_t shapes[][3] = {{1, 1, 2},   {5, 3, 3},    {64, 7, 2}, {65, 10, 5},
+                                {200, 4, 10}, {130, 33, 3}, {9, 600, 3}, {1, 512, 2}};
     size_t s;
     int loss;
     for (loss = RILL_SQUARED; loss <= RILL_SOFTMAX; loss++)
@@ -427,7 +433,7 @@ START_TEST(test_kernel_avx2_bit_identical)
 #ifdef RILL_HAVE_AVX2
     const size_t shapes[][3] = {{1, 1, 2},   {5, 3, 3},   {63, 7, 2},    {64, 8, 2},
                                 {65, 9, 5},  {200, 4, 10}, {130, 33, 3}, {257, 64, 4},
-                                {37, 257, 3}, {16, 1000, 2}};
+                                {37, 257, 3}, {16, 1000, 2}, {71, 512, 3}};
     const double scales[] = {1.5, 40.0};
     if (!rl_kernels_avx2()) {
         printf("this processor has no AVX2: nothing to compare\n");
