@@ -67,9 +67,10 @@ static inline double rl_sigmoid(double z)
 #define RL_LN2_LO 0x1.a39ef35793c76p-33
 
 /* exp(x) for x <= 0 (NaN stays NaN), within a few ulp: Cody-Waite reduction by ln 2 and a
- * degree-13 Taylor polynomial on |r| <= ln(2)/2 (Estrin's scheme). Straight-line code without calls or branches,
- * so that the kernels' loops over a group of rows vectorize; x below -708 (results under
- * 2^-1021) gives 0. */
+ * degree-11 polynomial on |r| <= ln(2)/2 (a Chebyshev fit, error 3e-18; scripts/gen-poly.py),
+ * evaluated by Estrin's scheme. Straight-line code without calls or branches, so that the
+ * kernels' loops over a group of rows vectorize; x below -708 (results under 2^-1021)
+ * gives 0. */
 static inline double rl_exp_nonpos(double x)
 {
     const double shift = 0x1.8p52;
@@ -79,12 +80,12 @@ static inline double rl_exp_nonpos(double x)
     const double r = (v - n * RL_LN2_HI) - n * RL_LN2_LO;
     /* Estrin's scheme: short dependency chains */
     const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    const double q0 = 1.0 + r, q1 = 0.5 + r * (1.0 / 6.0);
-    const double q2 = 1.0 / 24.0 + r * (1.0 / 120.0), q3 = 1.0 / 720.0 + r * (1.0 / 5040.0);
-    const double q4 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
-    const double q5 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
-    const double q6 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
-    const double p = ((q0 + r2 * q1) + r4 * (q2 + r2 * q3)) + r8 * ((q4 + r2 * q5) + r4 * q6);
+    const double q0 = 1.0 + r, q1 = 0.5000000000000019 + r * 0.1666666666666668;
+    const double q2 = 0.04166666666648809 + r * 0.008333333333319601;
+    const double q3 = 0.0013888888952315137 + r * 0.00019841269890047392;
+    const double q4 = 2.4801485481939763e-05 + r * 2.7557240918280047e-06;
+    const double q5 = 2.763263978288121e-07 + r * 2.5110037716573578e-08;
+    const double p = ((q0 + r2 * q1) + r4 * (q2 + r2 * q3)) + r8 * (q4 + r2 * q5);
     uint64_t bits;
     memcpy(&bits, &t, sizeof bits);
     bits = (bits + 1023u) << 52; /* 2^n: n + 1023 in the exponent field */
@@ -94,20 +95,21 @@ static inline double rl_exp_nonpos(double x)
 }
 
 /* log(1 + e) for 0 <= e <= 1, within a few ulp and to full relative precision for tiny e:
- * u = 1 + e (its rounding error c added back as c / u), u halved above sqrt 2, then
- * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its series to s^23. */
+ * 1 + e = 2^k m with m in [sqrt(1/2), sqrt(2)], log m = 2 atanh(s), s = (m - 1) / (m + 1),
+ * taken from e itself: s = e / (2 + e) for k = 0 and (e - 1) / (e + 3) for k = 1 (then
+ * m = (1 + e) / 2), so that the rounding of 1 + e never enters. |s| <= 0.1716; 2 atanh(s) =
+ * 2s + 2s s^2 P(s^2), P a degree-6 Chebyshev fit (error 2e-16, 5e-18 relative to log m;
+ * scripts/gen-poly.py). */
 static inline double rl_log1p_unit(double e)
 {
-    const double u = 1.0 + e, c = e - (u - 1.0);
-    const int big = u > 0x1.6a09e667f3bcdp0;
-    const double m = big ? 0.5 * u : u, k = big ? 1.0 : 0.0;
-    const double s = (m - 1.0) / (m + 1.0), s2 = s * s;
-    const double t2 = s2 * s2, t4 = t2 * t2, t8 = t4 * t4;
-    const double q0 = 1.0 / 3.0 + s2 * (1.0 / 5.0), q1 = 1.0 / 7.0 + s2 * (1.0 / 9.0);
-    const double q2 = 1.0 / 11.0 + s2 * (1.0 / 13.0), q3 = 1.0 / 15.0 + s2 * (1.0 / 17.0);
-    const double q4 = 1.0 / 19.0 + s2 * (1.0 / 21.0);
-    const double p = ((q0 + t2 * q1) + t4 * (q2 + t2 * q3)) + t8 * (q4 + t2 * (1.0 / 23.0));
-    return k * RL_LN2_HI + ((2.0 * s + 2.0 * s * (s2 * p)) + (k * RL_LN2_LO + c / u));
+    const int big = e > 0x1.a827999fcef32p-2; /* sqrt(2) - 1 */
+    const double num = big ? e - 1.0 : e, den = e + (big ? 3.0 : 2.0), k = big ? 1.0 : 0.0;
+    const double s = num / den, x = s * s, x2 = x * x, x4 = x2 * x2;
+    const double q0 = 0.3333333333333335 + x * 0.19999999999949752;
+    const double q1 = 0.14285714312987743 + x * 0.1111110556739754;
+    const double q2 = 0.09091444562630861 + x * 0.07665860800278021;
+    const double p = (q0 + x2 * q1) + x4 * (q2 + x2 * 0.07308224842521703);
+    return k * RL_LN2_HI + ((2.0 * s + 2.0 * s * (x * p)) + k * RL_LN2_LO);
 }
 
 /* log(s) for s >= 1 (a softmax's sum of exps, the largest of them 1), within a few ulp:
