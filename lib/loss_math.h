@@ -102,9 +102,12 @@ static inline double rl_exp_nonpos(double x)
  * scripts/gen-poly.py). */
 static inline double rl_log1p_unit(double e)
 {
-    const int big = e > 0x1.a827999fcef32p-2; /* sqrt(2) - 1 */
-    const double num = big ? e - 1.0 : e, den = e + (big ? 3.0 : 2.0), k = big ? 1.0 : 0.0;
-    const double s = num / den, x = s * s, x2 = x * x, x4 = x2 * x2;
+    /* k = 1 above sqrt(2) - 1, else 0, made from the comparison's bits: written as a select,
+     * compilers evaluate the division and the series once per case */
+    const uint64_t kb = ((uint64_t)0 - (uint64_t)(e > 0x1.a827999fcef32p-2)) & 0x3ff0000000000000u;
+    double k;
+    memcpy(&k, &kb, sizeof k);
+    const double s = (e - k) / (e + (2.0 + k)), x = s * s, x2 = x * x, x4 = x2 * x2;
     const double q0 = 0.3333333333333335 + x * 0.19999999999949752;
     const double q1 = 0.14285714312987743 + x * 0.1111110556739754;
     const double q2 = 0.09091444562630861 + x * 0.07665860800278021;
@@ -170,9 +173,9 @@ static inline double rl_softmax(double *z, size_t k, size_t label)
  * NaN or infinite z gives a non-finite loss (rill_gradient relies on it). */
 static inline double rl_logistic(double z, double t, double *deriv)
 {
-    const double e = rl_exp_nonpos(-fabs(z));
+    const double e = rl_exp_nonpos(-fabs(z)), lp = rl_log1p_unit(e);
     *deriv = (z >= 0.0 ? 1.0 : e) / (1.0 + e) - t;
-    return (z > 0.0 ? z + rl_log1p_unit(e) : rl_log1p_unit(e)) - t * z;
+    return (z > 0.0 ? z + lp : lp) - t * z;
 }
 
 #endif
