@@ -185,7 +185,6 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
 static int commit(rill_model *m, int in_next, const double *g, double loss_sum, size_t n_rows)
 {
     const size_t nw = m->n_weights;
-    const double inv = 1.0 / (double)n_rows;
     if (in_next) { /* the two arrays trade places instead of a copy */
         double *old = m->w;
         m->w = m->scratch2;
@@ -196,7 +195,7 @@ static int commit(rill_model *m, int in_next, const double *g, double loss_sum, 
             m->adagrad[j] += g[j] * g[j];
     m->stat_rows += (double)n_rows;
     m->stat_steps += 1.0;
-    m->stat_loss = loss_sum * inv;
+    m->stat_loss = n_rows == 1 ? loss_sum : loss_sum * (1.0 / (double)n_rows); /* the mean */
     m->prog_loss_sum += loss_sum;
     m->prog_rows += (double)n_rows;
     if (m->average > 0.0 && m->stat_rows >= m->average) {
@@ -242,10 +241,32 @@ int rl_check_rows(rill_model *m, const char *call, const double *X, const double
     return rc ? rc : rl_check_data(m, call, X, y, n_rows, 0);
 }
 
+/* One row of a binary or least-squares model with one rate and no proximal step, its label
+ * valid and no stream holding the model: the online case, without the general checks. 0
+ * when it does not apply or the step is refused (nothing changed): the general path then
+ * decides. */
+static int step_row_fast(rill_model *m, const double *x, double t)
+{
+    if (m->n_outputs != 1 || m->schedule == RILL_SCHEDULE_ADAGRAD || m->l1 > 0.0 ||
+        m->busy_streams != 0 || (m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0)))
+        return 0;
+    /* rl_labels_ok for one label: finite (t - t is 0), and 0 or 1 for logistic */
+    if (m->loss == RILL_SQUARED ? t - t != 0.0 : (t != 0.0) & (t != 1.0))
+        return 0;
+    const int automatic = !(m->learning_rate > 0.0);
+    const double rate = scalar_rate(m, automatic ? 1.0 : m->learning_rate, m->stat_rows + 1.0);
+    if (!step_one(m, x, t, rate, automatic))
+        return 0;
+    rl_clear_error(m);
+    return 1;
+}
+
 int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows)
 {
     if (!m)
         return RILL_EINVAL;
+    if (n_rows == 1 && X && y && step_row_fast(m, X, y[0]))
+        return RILL_OK;
     /* rl_check_rows without the scan of X, which step_rows does only when needed */
     int rc = check_args(m, "rill_step", X, y, n_rows);
     if (rc)
