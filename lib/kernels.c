@@ -219,9 +219,7 @@ struct row_read {
  * SIMD hosts (RL_SIMD_HOST, loss_math.h), with GCC and Clang, the lanes are written as
  * vectors: their auto-vectorizer would interleave three sums across iterations instead, a
  * shuffle for every load. Elsewhere (firmware, other compilers) three rl_dot sweeps. */
-#if (defined(__GNUC__) || defined(__clang__)) && defined(RL_SIMD_HOST)
-typedef double rl_v4 __attribute__((vector_size(32)));
-
+#ifdef RL_VECTOR_LANES
 static struct row_read row_read(const double *restrict w, const double *restrict x, size_t d)
 {
     rl_v4 sa = {0}, sb = {0}, qa = {0}, qb = {0}, pa = {0}, pb = {0};
@@ -245,9 +243,9 @@ static struct row_read row_read(const double *restrict w, const double *restrict
         pa[0] += w[j] * w[j];
     }
     struct row_read r;
-    r.wx = ((sa[0] + sb[0]) + (sa[2] + sb[2])) + ((sa[1] + sb[1]) + (sa[3] + sb[3]));
-    r.xx = ((qa[0] + qb[0]) + (qa[2] + qb[2])) + ((qa[1] + qb[1]) + (qa[3] + qb[3]));
-    r.ww = ((pa[0] + pb[0]) + (pa[2] + pb[2])) + ((pa[1] + pb[1]) + (pa[3] + pb[3]));
+    r.wx = rl_lanes8(&sa, &sb);
+    r.xx = rl_lanes8(&qa, &qb);
+    r.ww = rl_lanes8(&pa, &pb);
     return r;
 }
 #else

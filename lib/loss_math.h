@@ -7,9 +7,51 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Dot product with eight accumulators, combined in a fixed order: the compiler vectorizes it
- * without -ffast-math (two to four independent vector chains hide the adder's latency), and
- * every build gives the same bits. */
+/* Hosts with double-precision SIMD (RL_SIMD_HOST) get branch-free exp and log1p that vectorize
+ * across a group of rows, and with GCC or Clang a dot product written in vectors; other
+ * targets (firmware) call their libm, which is smaller in the library, and use plain C.
+ * kernels.c keys its vector code on the same tests. */
+#if defined(__SSE2__) || defined(__aarch64__) || defined(__ARM_NEON)
+#define RL_SIMD_HOST 1
+#endif
+#if (defined(__GNUC__) || defined(__clang__)) && defined(RL_SIMD_HOST)
+#define RL_VECTOR_LANES 1
+typedef double rl_v4 __attribute__((vector_size(32)));
+typedef double rl_v2 __attribute__((vector_size(16)));
+
+/* A dot product's eight lanes, s0..s3 in lo and s4..s7 in hi, added in rl_dot's final order:
+ * ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)). Four vector operations, where the
+ * compilers turn the same sum over eight scalars into a dozen shuffles and scalar adds. */
+static inline double rl_lanes8(const rl_v4 *lo, const rl_v4 *hi)
+{
+    const rl_v4 c = *lo + *hi;
+    const rl_v2 t = (rl_v2){c[0], c[1]} + (rl_v2){c[2], c[3]};
+    return t[0] + t[1];
+}
+#endif
+
+/* Dot product with eight accumulators (lane k sums the products j = k mod 8, the last n % 8
+ * into lane 0), combined in a fixed order: two to four independent vector chains hide the
+ * adder's latency, and every build gives the same bits. */
+#ifdef RL_VECTOR_LANES
+static inline double rl_dot(const double *restrict a, const double *restrict b, size_t n)
+{
+    rl_v4 lo = {0.0, 0.0, 0.0, 0.0}, hi = {0.0, 0.0, 0.0, 0.0};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        rl_v4 a0, a1, b0, b1; /* unaligned loads */
+        memcpy(&a0, a + j, sizeof a0);
+        memcpy(&a1, a + j + 4, sizeof a1);
+        memcpy(&b0, b + j, sizeof b0);
+        memcpy(&b1, b + j + 4, sizeof b1);
+        lo += a0 * b0;
+        hi += a1 * b1;
+    }
+    for (; j < n; j++)
+        lo[0] += a[j] * b[j];
+    return rl_lanes8(&lo, &hi);
+}
+#else
 static inline double rl_dot(const double *restrict a, const double *restrict b, size_t n)
 {
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0;
@@ -28,6 +70,7 @@ static inline double rl_dot(const double *restrict a, const double *restrict b, 
         s0 += a[j] * b[j];
     return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
 }
+#endif
 
 /* rill_step's automatic rate cap when every weight has the same rate: the step may not
  * overshoot, c (rate mean_i x_i.x_i + rate) + l2 rate <= 1 (the intercept's rate counted, the
@@ -52,13 +95,6 @@ static inline double rl_sigmoid(double z)
     double e = exp(z);
     return e / (1.0 + e);
 }
-
-/* Hosts with double-precision SIMD (RL_SIMD_HOST) get branch-free exp and log1p that vectorize
- * across a group of rows; other targets (firmware) call their libm, which is smaller in the
- * library. kernels.c keys its vector code on the same test. */
-#if defined(__SSE2__) || defined(__aarch64__) || defined(__ARM_NEON)
-#define RL_SIMD_HOST 1
-#endif
 
 #ifdef RL_SIMD_HOST
 /* ln 2 in two parts; the high one has trailing zero bits, so k * RL_LN2_HI is exact for
