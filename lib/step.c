@@ -82,10 +82,15 @@ static int commit(rill_model *m, int in_next, const double *g, double loss_sum, 
 /* One row, one output, one rate and no proximal step (online learning's common case): the
  * row kernel (kernels.c) scores the row and writes the step, over the weights when no weight
  * can overflow and into scratch2 otherwise, without a gradient array. Returns 0, having
- * changed nothing, when the loss or a weight comes out non-finite: the general path then
- * finds and reports the cause. */
-static int step_one(rill_model *m, const double *x, double t, double rate, int automatic)
+ * changed nothing, when the settings need the general path, or when the loss or a weight
+ * comes out non-finite: the general path then finds and reports the cause. */
+static int step_one(rill_model *m, const double *x, double t)
 {
+    if (m->n_outputs != 1 || m->schedule == RILL_SCHEDULE_ADAGRAD || m->l1 > 0.0 ||
+        (m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0)))
+        return 0;
+    const int automatic = !(m->learning_rate > 0.0);
+    const double rate = scalar_rate(m, automatic ? 1.0 : m->learning_rate, m->stat_rows + 1.0);
     double loss;
     const int where = rl_kernel_step_row(m, x, t, rate, automatic ? rl_curvature(m) : 0.0,
                                          &loss);
@@ -104,6 +109,8 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
     const size_t nw = m->n_weights;
     double *g = m->scratch, *next = m->scratch2;
     int rc;
+    if (n_rows == 1 && step_one(m, X, y[0]))
+        return RILL_OK;
     if (m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0)) {
         if (check_x && (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
             return rc;
@@ -113,9 +120,6 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
     const int automatic = !(m->learning_rate > 0.0);
     /* the schedule's rate first: its sqrt or pow overlaps the kernel */
     double rate = scalar_rate(m, automatic ? 1.0 : m->learning_rate, m->stat_rows + 1.0);
-    if (n_rows == 1 && m->n_outputs == 1 && m->schedule != RILL_SCHEDULE_ADAGRAD &&
-        !(m->l1 > 0.0) && step_one(m, X, y[0], rate, automatic))
-        return RILL_OK;
     double loss_sum = 0.0;
     memset(g, 0, nw * sizeof(double));
     rl_kernel_sums(m, m->w, X, y, n_rows, g, &loss_sum);
@@ -241,32 +245,19 @@ int rl_check_rows(rill_model *m, const char *call, const double *X, const double
     return rc ? rc : rl_check_data(m, call, X, y, n_rows, 0);
 }
 
-/* One row of a binary or least-squares model with one rate and no proximal step, its label
- * valid and no stream holding the model: the online case, without the general checks. 0
- * when it does not apply or the step is refused (nothing changed): the general path then
- * decides. */
-static int step_row_fast(rill_model *m, const double *x, double t)
-{
-    if (m->n_outputs != 1 || m->schedule == RILL_SCHEDULE_ADAGRAD || m->l1 > 0.0 ||
-        m->busy_streams != 0 || (m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0)))
-        return 0;
-    /* rl_labels_ok for one label: finite (t - t is 0), and 0 or 1 for logistic */
-    if (m->loss == RILL_SQUARED ? t - t != 0.0 : (t != 0.0) & (t != 1.0))
-        return 0;
-    const int automatic = !(m->learning_rate > 0.0);
-    const double rate = scalar_rate(m, automatic ? 1.0 : m->learning_rate, m->stat_rows + 1.0);
-    if (!step_one(m, x, t, rate, automatic))
-        return 0;
-    rl_clear_error(m);
-    return 1;
-}
-
 int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows)
 {
     if (!m)
         return RILL_EINVAL;
-    if (n_rows == 1 && X && y && step_row_fast(m, X, y[0]))
+    /* One row of a binary or least-squares model, no stream holding it: the online case,
+     * with check_args and rl_labels_ok reduced to what it needs (its label finite, 0 or 1
+     * for logistic; one row always has a size). Anything refused takes the general path. */
+    if (n_rows == 1 && X && y && m->busy_streams == 0 && m->loss != RILL_SOFTMAX &&
+        (m->loss == RILL_SQUARED ? y[0] - y[0] == 0.0 : (y[0] == 0.0) | (y[0] == 1.0)) &&
+        step_one(m, X, y[0])) {
+        rl_clear_error(m);
         return RILL_OK;
+    }
     /* rl_check_rows without the scan of X, which step_rows does only when needed */
     int rc = check_args(m, "rill_step", X, y, n_rows);
     if (rc)

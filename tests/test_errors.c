@@ -251,6 +251,20 @@ START_TEST(test_bad_data)
                       bc->name, rill_model_error(m));
     }
 
+    /* the bad row alone (rill_step's one-row path): refused the same way, as the call's row 0 */
+    take(m, &before);
+    rc = rill_step(m, X + bad_row * d, y + bad_row, 1);
+    ck_assert_msg(rc == RILL_EDATA, "%s: one-row rill_step = %d, expected RILL_EDATA", bc->name,
+                  rc);
+    same(m, &before, "one-row rill_step");
+    err = rill_model_error(m);
+    ck_assert_msg(mentions(err, "row", 0) && (bc->in_y || mentions(err, "column", bad_col)),
+                  "%s: one-row rill_step: error \"%s\" does not name row 0 (and column %zu)",
+                  bc->name, err, bad_col);
+    ck_assert_int_eq(rill_step(m, X, y, 1), RILL_OK);
+    ck_assert_msg(rill_model_error(m)[0] == '\0', "%s: one-row step left the detail: \"%s\"",
+                  bc->name, rill_model_error(m));
+
     /* const calls: refused, no detail written */
     take(m, &before);
     rc = rill_gradient(m, X, y, n, g, &l);

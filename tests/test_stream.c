@@ -1229,6 +1229,8 @@ static void expect_borrowed(rill_model *m, const double *X, const double *y, siz
     ck_assert_msg(rc == RILL_ESTATE, "%s: rill_fit = %d", what, rc);
     rc = rill_step(m, X, y, n);
     ck_assert_msg(rc == RILL_ESTATE, "%s: rill_step = %d", what, rc);
+    rc = rill_step(m, X, y, 1); /* one row: rill_step's online path */
+    ck_assert_msg(rc == RILL_ESTATE, "%s: one-row rill_step = %d", what, rc);
     /* const calls still work */
     ck_assert_int_eq(rill_gradient(m, X, y, n, g, &l), RILL_OK);
     ck_assert_int_eq(rill_predict(m, X, n, p), RILL_OK);
