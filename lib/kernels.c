@@ -216,9 +216,10 @@ struct row_read {
 };
 
 /* One sweep, eight lanes per sum as in rl_dot and the same final order (the same bits). On
- * SIMD hosts (RL_SIMD_HOST, loss_math.h), with GCC and Clang, the lanes are written as
- * vectors: their auto-vectorizer would interleave three sums across iterations instead, a
- * shuffle for every load. Elsewhere (firmware, other compilers) three rl_dot sweeps. */
+ * x86-64 and AArch64 with GCC and Clang (RL_VECTOR_LANES, loss_math.h), the lanes are
+ * written as vectors: their auto-vectorizer would interleave three sums across iterations
+ * instead, a shuffle for every load. Elsewhere (firmware, other compilers) three rl_dot
+ * sweeps. */
 #ifdef RL_VECTOR_LANES
 static struct row_read row_read(const double *restrict w, const double *restrict x, size_t d)
 {

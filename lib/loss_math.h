@@ -7,14 +7,15 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Hosts with double-precision SIMD (RL_SIMD_HOST) get branch-free exp and log1p that vectorize
- * across a group of rows, and with GCC or Clang a dot product written in vectors; other
- * targets (firmware) call their libm, which is smaller in the library, and use plain C.
- * kernels.c keys its vector code on the same tests. */
+/* SIMD hosts (RL_SIMD_HOST) get branch-free exp and log1p that vectorize across a group of
+ * rows, and with GCC or Clang on x86-64 and AArch64 a dot product written in vectors
+ * (RL_VECTOR_LANES); other targets (firmware) call their libm, which is smaller in the
+ * library, and use plain C. kernels.c keys its vector code on the same tests. */
 #if defined(__SSE2__) || defined(__aarch64__) || defined(__ARM_NEON)
 #define RL_SIMD_HOST 1
 #endif
-#if (defined(__GNUC__) || defined(__clang__)) && defined(RL_SIMD_HOST)
+/* vector types only where doubles have vector registers (x86-64, AArch64; not ARMv7 NEON) */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__SSE2__) || defined(__aarch64__))
 #define RL_VECTOR_LANES 1
 typedef double rl_v4 __attribute__((vector_size(32)));
 typedef double rl_v2 __attribute__((vector_size(16)));

@@ -175,7 +175,10 @@ START_TEST(test_loss_math_accuracy)
         ck_assert_msg(fabsl(rl_log_ge1(exact[i]) - ls) <= ulp4 * ls + 0x1p-1074L,
                       "log(%a) = %a", exact[i], rl_log_ge1(exact[i]));
     }
-    ck_assert_msg(isnan(rl_log_ge1(NAN)) && isnan(rl_exp_nonpos(NAN)), "NaN did not stay NaN");
+    ck_assert_msg(isnan(rl_log_ge1(NAN)) && isnan(rl_exp_nonpos(NAN)) && isnan(rl_log1p_unit(NAN)),
+                  "NaN did not stay NaN");
+    ck_assert_msg(fabsl(rl_log1p_unit(1.0) - logl(2.0L)) <= 0x1p-53L && rl_log1p_unit(0.0) == 0.0,
+                  "log1p(1) = %a, log1p(0) = %a", rl_log1p_unit(1.0), rl_log1p_unit(0.0));
     ck_assert_msg(rl_log_ge1(1.0) == 0.0 && rl_exp_nonpos(0.0) == 1.0, "log 1 or exp 0 inexact");
 
     /* softmax rows: spreads from 0 to 1400, with ties, against the definition */
@@ -272,6 +275,19 @@ static void check_mergeable(int loss, size_t d)
                           "bit-identical to one call (max rel diff %g)",
                           tu_loss_name(loss), a, a, b, b, n, ref_max_rel_diff(g2, g1, nw, 1e-300));
         }
+        /* an odd number of rows (wide rows: the last one outside a pair) */
+        memset(g1, 0, nw * sizeof *g1);
+        memset(g2, 0, nw * sizeof *g2);
+        l1 = l2 = 0.0;
+        rl_kernel_sums(m, W, X, y, n - 1, g1, &l1);
+        rl_kernel_sums(m, W, X, y, 64, g2, &l2);
+        rl_kernel_sums(m, W, X + 64 * d, y + 64, n - 1 - 64, g2, &l2);
+        ck_assert_msg(memcmp(g1, g2, nw * sizeof *g1) == 0 && l1 == l2,
+                      "%s d=%zu: %zu rows in chunks [0,64) [64,%zu) are not bit-identical to one "
+                      "call", tu_loss_name(loss), d, n - 1, n - 1);
+        memset(g1, 0, nw * sizeof *g1);
+        l1 = 0.0;
+        rl_kernel_sums(m, W, X, y, n, g1, &l1);
         /* and they are rill_gradient's sums */
         ck_assert_msg(memcmp(g1, gw, nw * sizeof *g1) == 0 && l1 == lw,
                       "%s: rl_kernel_sums from zero differs from rill_gradient", tu_loss_name(loss));

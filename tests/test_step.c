@@ -290,6 +290,8 @@ START_TEST(test_optimal_needs_l2)
     rc = rill_step(m, X, y, 2);
     ck_assert_msg(rc == RILL_EINVAL, "rill_step with OPTIMAL and l2 = 0 = %d, expected RILL_EINVAL",
                   rc);
+    rc = rill_step(m, X, y, 1); /* one row: rill_step's online path refuses it too */
+    ck_assert_msg(rc == RILL_EINVAL, "one-row rill_step with OPTIMAL and l2 = 0 = %d", rc);
     tu_copy_weights(m, w1);
     ck_assert_msg(memcmp(w0, w1, sizeof w0) == 0, "refused step changed the weights");
     ck_assert_msg(tu_get_param(m, RILL_STAT_ROWS) == 0.0 && tu_get_param(m, RILL_STAT_STEPS) == 0.0,
