@@ -226,11 +226,9 @@ static struct row_read row_read(const double *restrict w, const double *restrict
     rl_v4 sa = {0}, sb = {0}, qa = {0}, qb = {0}, pa = {0}, pb = {0};
     size_t j = 0;
     for (; j + 8 <= d; j += 8) {
-        rl_v4 wa, wb, xa, xb; /* unaligned loads */
-        memcpy(&wa, w + j, sizeof wa);
-        memcpy(&wb, w + j + 4, sizeof wb);
-        memcpy(&xa, x + j, sizeof xa);
-        memcpy(&xb, x + j + 4, sizeof xb);
+        rl_v4 wa, wb, xa, xb;
+        rl_load8(&wa, &wb, w + j);
+        rl_load8(&xa, &xb, x + j);
         sa += wa * xa;
         sb += wb * xb;
         qa += xa * xa;

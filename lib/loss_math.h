@@ -29,6 +29,13 @@ static inline double rl_lanes8(const rl_v4 *lo, const rl_v4 *hi)
     const rl_v2 t = (rl_v2){c[0], c[1]} + (rl_v2){c[2], c[3]};
     return t[0] + t[1];
 }
+
+/* p[0..3] into lo and p[4..7] into hi (unaligned loads) */
+static inline void rl_load8(rl_v4 *lo, rl_v4 *hi, const double *p)
+{
+    memcpy(lo, p, sizeof *lo);
+    memcpy(hi, p + 4, sizeof *hi);
+}
 #endif
 
 /* Dot product with eight accumulators (lane k sums the products j = k mod 8, the last n % 8
@@ -40,11 +47,9 @@ static inline double rl_dot(const double *restrict a, const double *restrict b, 
     rl_v4 lo = {0.0, 0.0, 0.0, 0.0}, hi = {0.0, 0.0, 0.0, 0.0};
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
-        rl_v4 a0, a1, b0, b1; /* unaligned loads */
-        memcpy(&a0, a + j, sizeof a0);
-        memcpy(&a1, a + j + 4, sizeof a1);
-        memcpy(&b0, b + j, sizeof b0);
-        memcpy(&b1, b + j + 4, sizeof b1);
+        rl_v4 a0, a1, b0, b1;
+        rl_load8(&a0, &a1, a + j);
+        rl_load8(&b0, &b1, b + j);
         lo += a0 * b0;
         hi += a1 * b1;
     }
