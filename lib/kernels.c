@@ -4,12 +4,13 @@
  * Canonical summation: the portable kernel adds each row's loss into the caller's running
  * sum in row order, and the gradients of groups of RL_GROUP rows (counted from the call's
  * first row; the last n % RL_GROUP rows one by one) into the running gradient sums, group
- * after group; rows of RL_WIDE_D values or more go in groups of two instead. Both divide
- * RILL_BLOCK_ROWS, so chunks split at multiples of the block
- * (a stream's micro-batches of a multiple of 64 rows, rill_gradient's validation blocks) give
- * the same bits as one call over all rows. The CBLAS kernel works on blocks of
- * RILL_BLOCK_ROWS rows (fewer for many classes), aligned to the first row of the call, and
- * accumulates each block into the sums with beta = 1.
+ * after group, each output's sums on their own. Rows of RL_WIDE_D values or more with one
+ * output go in groups of two instead; softmax rows one by one when four rows' scores do not
+ * fit the kernel's buffer (more than 64 classes). All divide RILL_BLOCK_ROWS, so chunks split
+ * at multiples of the block (a stream's micro-batches of a multiple of 64 rows, rill_gradient's
+ * validation blocks) give the same bits as one call over all rows. The CBLAS kernel works on
+ * blocks of RILL_BLOCK_ROWS rows (fewer for many classes), aligned to the first row of the
+ * call, and accumulates each block into the sums with beta = 1.
  */
 #include <math.h>
 #include <string.h>
@@ -27,6 +28,16 @@
 #define RL_KFN(name) RL_CAT(name, RL_KERNEL_SUFFIX)
 #else
 #define RL_KFN(name) name
+#endif
+
+/* Inlined into each caller on SIMD hosts, where a call with constant arguments compiles to a
+ * copy for them; elsewhere (firmware) one copy, which is smaller. */
+#if defined(RL_SIMD_HOST) && (defined(__GNUC__) || defined(__clang__))
+#define RL_SPECIALIZE inline __attribute__((always_inline))
+#elif defined(__GNUC__) || defined(__clang__)
+#define RL_SPECIALIZE __attribute__((noinline))
+#else
+#define RL_SPECIALIZE
 #endif
 
 /* A hint that the line at p will be read soon, into the caches below L1 (the rows ahead;
@@ -49,10 +60,8 @@ static double score(const double *w, const double *x, size_t d)
     return rl_dot(w, x, d) + w[d];
 }
 
-/* Rows per pass of the binary kernel: one sweep of w scores RL_GROUP rows (independent
- * accumulators keep the FPU busy), one sweep of the gradient adds their RL_GROUP terms. */
+/* Rows per gradient sweep: one sweep of an output's gradient sums adds RL_GROUP rows' terms. */
 #define RL_GROUP 4
-
 
 /* g += sum over the group of r_i x_i, the group's terms added pairwise. */
 static void axpy4(double *restrict g, const double *r, const double *restrict x, size_t d)
@@ -65,8 +74,8 @@ static void axpy4(double *restrict g, const double *r, const double *restrict x,
 }
 
 /* Rows whose losses are computed side by side: enough independent work to hide the latency
- * of the logistic's polynomials. A multiple of RL_GROUP. Wide rows get fewer, so that the
- * span's rows are still in the L1 cache when the gradient sweep reads them again (about
+ * of the logistic's and softmax's polynomials. A multiple of RL_GROUP. Wide rows get fewer, so
+ * that the span's rows are still in the L1 cache when the gradient sweep reads them again (about
  * RL_SPAN_BYTES of them); the span does not change the sums' order. */
 #define RL_SPAN 16
 #define RL_SPAN_BYTES 8192
@@ -108,70 +117,16 @@ static void axpy2(double *restrict g, const double *r, const double *restrict x,
     g[d] += r0 + r1;
 }
 
-static double binary_rows(int loss, size_t d, const double *w, const double *X, const double *y,
-                          size_t n, double *grad_sum, double l)
-{
-    const int wide = d >= RL_WIDE_D;
-    const size_t most = wide ? 2 : span_rows(d);
-    const size_t ahead = wide ? (RL_AHEAD_BYTES / sizeof(double) + d - 1) / d : 0; /* rows */
-    for (size_t i = 0; i < n; i += most) {
-        double z[RL_SPAN], r[RL_SPAN], lq[RL_SPAN];
-        const size_t span = n - i < most ? n - i : most;
-        const double *Xs = X + i * d, *ys = y + i;
-        for (size_t q = 0; q < span; q++)
-            z[q] = score(w, Xs + q * d, d);
-        /* the losses side by side (these loops vectorize), added in row order */
-        if (loss == RILL_SQUARED) {
-            for (size_t q = 0; q < span; q++) {
-                r[q] = z[q] - ys[q];
-                lq[q] = 0.5 * r[q] * r[q];
-            }
-        } else {
-            for (size_t q = 0; q < span; q++)
-                lq[q] = rl_logistic(z[q], ys[q], &r[q]);
-        }
-        for (size_t q = 0; q < span; q++)
-            l += lq[q];
-        if (!grad_sum)
-            continue;
-        size_t q = 0;
-        if (wide && span == 2) {
-            axpy2(grad_sum, r, Xs, d, i + ahead + 2 <= n ? Xs + ahead * d : NULL);
-            q = 2;
-        }
-        for (; q + RL_GROUP <= span; q += RL_GROUP)
-            axpy4(grad_sum, r + q, Xs + q * d, d);
-        for (; q < span; q++) { /* the last n % RL_GROUP (wide: n % 2) rows, one by one */
-            axpy(grad_sum, r[q], Xs + q * d, d);
-            grad_sum[d] += r[q];
-        }
-    }
-    return l;
-}
-
-/* Softmax row: scores in z (k of them: rl_softmax) or, with z NULL (more classes than the
- * buffer), recomputed (streaming log-sum-exp). */
-static double softmax_row(const double *w, const double *x, size_t d, size_t k, size_t label,
-                          double *z, double *grad)
+/* Softmax of one row with more classes than the scores' buffer holds: the scores recomputed
+ * (streaming log-sum-exp). */
+static double softmax_row_streaming(const double *w, const double *x, size_t d, size_t k,
+                                    size_t y, double *grad)
 {
     const size_t stride = d + 1;
-    if (z) {
-        for (size_t c = 0; c < k; c++)
-            z[c] = score(w + c * stride, x, d);
-        const double l = rl_softmax(z, k, label);
-        if (grad)
-            for (size_t c = 0; c < k; c++) {
-                axpy(grad + c * stride, z[c], x, d);
-                grad[c * stride + d] += z[c];
-            }
-        return l;
-    }
     double mx = -INFINITY, s = 0.0, z_label = 0.0;
     for (size_t c = 0; c < k; c++) {
         double zc = score(w + c * stride, x, d);
-        if (z)
-            z[c] = zc;
-        if (c == label)
+        if (c == y)
             z_label = zc;
         if (zc > mx) {
             s = (mx == -INFINITY ? 0.0 : s * exp(mx - zc)) + 1.0;
@@ -183,8 +138,7 @@ static double softmax_row(const double *w, const double *x, size_t d, size_t k, 
     double lse = mx + log(s);
     if (grad) {
         for (size_t c = 0; c < k; c++) {
-            double zc = z ? z[c] : score(w + c * stride, x, d);
-            double r = exp(zc - lse) - (c == label ? 1.0 : 0.0);
+            double r = exp(score(w + c * stride, x, d) - lse) - (c == y ? 1.0 : 0.0);
             axpy(grad + c * stride, r, x, d);
             grad[c * stride + d] += r;
         }
@@ -192,20 +146,80 @@ static double softmax_row(const double *w, const double *x, size_t d, size_t k, 
     return lse - z_label;
 }
 
+/* Scores a kernel call keeps on the stack (2 KB): a span's, class-major. */
 #define RL_STACK_SCORES 256
+
+/* The sums over spans of rows (span_rows; fewer when k outputs' scores of RL_SPAN rows do not
+ * fit the RL_STACK_SCORES doubles of z, so k <= RL_STACK_SCORES): the span's scores
+ * class-major in z, the rows' losses and derivatives side by side (these loops vectorize),
+ * the losses added in row order, then for each group of rows one sweep per output adds the
+ * group's terms. Groups are counted from the call's first row: RL_GROUP rows (pairs of wide
+ * rows with one output; one row when k * RL_GROUP scores do not fit z), the last rows that
+ * make no group one by one. */
+static RL_SPECIALIZE double rows_sums(int loss, size_t d, size_t k, const double *w,
+                                      const double *X, const double *y, size_t n,
+                                      double *grad_sum, double l, double *z)
+{
+    const size_t stride = d + 1;
+    const int pairs = k == 1 && d >= RL_WIDE_D;
+    const size_t g = pairs ? 2 : k * RL_GROUP <= RL_STACK_SCORES ? RL_GROUP : 1;
+    const size_t fit = RL_STACK_SCORES / k / g * g;
+    const size_t most = pairs ? 2 : span_rows(d) < fit ? span_rows(d) : fit;
+    const size_t ahead = pairs ? (RL_AHEAD_BYTES / sizeof(double) + d - 1) / d : 0; /* rows */
+    for (size_t i = 0; i < n; i += most) {
+        double lq[RL_SPAN], tmp[2 * RL_SPAN];
+        const size_t span = n - i < most ? n - i : most;
+        const double *Xs = X + i * d, *ys = y + i;
+        for (size_t c = 0; c < k; c++)
+            for (size_t q = 0; q < span; q++)
+                z[c * span + q] = score(w + c * stride, Xs + q * d, d);
+        if (loss == RILL_SQUARED) {
+            for (size_t q = 0; q < span; q++) {
+                z[q] -= ys[q];
+                lq[q] = 0.5 * z[q] * z[q];
+            }
+        } else if (loss == RILL_LOGISTIC) {
+            for (size_t q = 0; q < span; q++)
+                lq[q] = rl_logistic(z[q], ys[q], &z[q]);
+        } else {
+            rl_softmax_rows(z, k, span, ys, lq, tmp);
+        }
+        for (size_t q = 0; q < span; q++)
+            l += lq[q];
+        if (!grad_sum)
+            continue;
+        size_t q = 0;
+        if (pairs && span == 2) {
+            axpy2(grad_sum, z, Xs, d, i + ahead + 2 <= n ? Xs + ahead * d : NULL);
+            q = 2;
+        }
+        for (; g == RL_GROUP && q + RL_GROUP <= span; q += RL_GROUP)
+            for (size_t c = 0; c < k; c++)
+                axpy4(grad_sum + c * stride, z + c * span + q, Xs + q * d, d);
+        for (; q < span; q++)
+            for (size_t c = 0; c < k; c++) {
+                axpy(grad_sum + c * stride, z[c * span + q], Xs + q * d, d);
+                grad_sum[c * stride + d] += z[c * span + q];
+            }
+    }
+    return l;
+}
 
 void RL_KFN(rl_block_portable)(int loss, size_t d, size_t k, const double *w, const double *X,
                                const double *y, size_t n, double *grad_sum, double *loss_sum)
 {
     double z[RL_STACK_SCORES];
-    double *zbuf = k <= RL_STACK_SCORES ? z : NULL;
-    double l = *loss_sum;
-    if (loss != RILL_SOFTMAX) {
-        *loss_sum = binary_rows(loss, d, w, X, y, n, grad_sum, l);
+    if (loss != RILL_SOFTMAX) { /* one output: a copy of rows_sums for k = 1 on SIMD hosts */
+        *loss_sum = rows_sums(loss, d, 1, w, X, y, n, grad_sum, *loss_sum, z);
         return;
     }
+    if (k <= RL_STACK_SCORES) {
+        *loss_sum = rows_sums(RILL_SOFTMAX, d, k, w, X, y, n, grad_sum, *loss_sum, z);
+        return;
+    }
+    double l = *loss_sum; /* softmax with more classes than z holds */
     for (size_t i = 0; i < n; i++)
-        l += softmax_row(w, X + i * d, d, k, (size_t)y[i], zbuf, grad_sum);
+        l += softmax_row_streaming(w, X + i * d, d, k, (size_t)y[i], grad_sum);
     *loss_sum = l;
 }
 
@@ -297,15 +311,10 @@ int RL_KFN(rl_row_step)(int loss, size_t d, double *restrict w, const double *re
         *loss_out = l;
         return RL_ROW_IN_PLACE;
     }
-    /* Inf and NaN have an all-ones exponent: adding one to it carries into the sign bit.
-     * Integer operations that vectorize with the step, where a floating-point test would not. */
-    const uint64_t exp_mask = 0x7ff0000000000000u, exp_one = 0x0010000000000000u;
     uint64_t bad = 0;
     for (size_t j = 0; j < d; j++) {
         const double v = w[j] * shrink - c * x[j];
-        uint64_t u;
-        memcpy(&u, &v, sizeof u);
-        bad |= (u & exp_mask) + exp_one;
+        bad |= rl_nonfinite_bit(v);
         next[j] = v;
     }
     next[d] = b;
@@ -314,6 +323,11 @@ int RL_KFN(rl_row_step)(int loss, size_t d, double *restrict w, const double *re
 }
 
 #ifndef RL_KERNEL_SUFFIX /* the dispatching functions: once, in the baseline build */
+
+/* Softmax goes to CBLAS (when built with it) from this many weights per output row times
+ * classes: at 4 classes from d = 256, at 10 from d = 128 (per-row epoch times side by side,
+ * d = 8 to 1000). Below it the portable kernel was 1.1 to 2 times faster. */
+#define RL_BLAS_SOFTMAX_MIN 1024
 
 int rl_kernels_avx2(void)
 {
@@ -336,20 +350,39 @@ int rl_kernel_step_row(rill_model *m, const double *x, double t, double rate, do
               m->scratch2, loss);
 }
 
+/* The portable kernel for this processor */
+static rl_block_fn portable(void)
+{
+#ifdef RILL_HAVE_AVX2
+    if (rl_kernels_avx2())
+        return rl_block_portable_avx2;
+#endif
+    return rl_block_portable;
+}
+
 void rl_kernel_sums(const rill_model *m, const double *w, const double *X, const double *y,
                     size_t n, double *grad_sum, double *loss_sum)
 {
-    /* CBLAS only where it wins: softmax scores K outputs per row with one dgemm per block.
-     * For one output the fused portable pass (one read of each row) beats dgemv twice. */
-    rl_block_fn fn = rl_block_portable;
-#ifdef RILL_HAVE_AVX2
-    if (rl_kernels_avx2())
-        fn = rl_block_portable_avx2;
-#endif
-    if (rl_block_blas && m->loss == RILL_SOFTMAX)
+    /* CBLAS only where it wins: softmax with k * d of at least RL_BLAS_SOFTMAX_MIN, where
+     * dgemm's blocking beats the portable kernel's sweep per class. For one output, and for
+     * fewer classes or features, the fused portable pass (one read of each row) is faster. */
+    rl_block_fn fn = portable();
+    if (rl_block_blas && m->loss == RILL_SOFTMAX &&
+        m->n_outputs * m->n_features >= RL_BLAS_SOFTMAX_MIN)
         fn = rl_block_blas;
     fn(m->loss, m->n_features, m->n_outputs, w, X, y, n, grad_sum, loss_sum);
 }
+
+#ifdef RILL_HAVE_CBLAS
+void rl_kernel_step_sums(const rill_model *m, const double *X, const double *y, size_t n,
+                         double *grad_sum, double *loss_sum)
+{
+    if (n < RILL_BLOCK_ROWS)
+        portable()(m->loss, m->n_features, m->n_outputs, m->w, X, y, n, grad_sum, loss_sum);
+    else
+        rl_kernel_sums(m, m->w, X, y, n, grad_sum, loss_sum);
+}
+#endif
 
 void rl_scores(const rill_model *m, const double *w, const double *X, size_t n, double *out)
 {

@@ -44,7 +44,7 @@ static void block_binary(int loss, size_t d, const double *w, const double *X, c
 static void block_softmax(size_t d, size_t k, const double *w, const double *X, const double *y,
                           size_t n, double *grad_sum, double *loss_sum)
 {
-    double z[RL_BLAS_SCORES];
+    double z[RL_BLAS_SCORES], lq[RILL_BLOCK_ROWS], tmp[2 * RILL_BLOCK_ROWS];
     /* A divisor of the block, so that chunks split at multiples of 64 rows see the same blocks. */
     size_t rows = RILL_BLOCK_ROWS;
     while (rows * k > RL_BLAS_SCORES) /* k <= RL_BLAS_SCORES (block_blas): stops at rows >= 1 */
@@ -54,20 +54,21 @@ static void block_softmax(size_t d, size_t k, const double *w, const double *X, 
     for (size_t i0 = 0; i0 < n; i0 += rows) {
         size_t nb = n - i0 < rows ? n - i0 : rows;
         const double *Xb = X + i0 * d;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0, Xb,
-                    (int)d, w, (int)stride, 0.0, z, (int)k);
-        for (size_t i = 0; i < nb; i++) {
-            double *zi = z + i * k;
-            for (size_t c = 0; c < k; c++)
-                zi[c] += w[c * stride + d];
-            l += rl_softmax(zi, k, (size_t)y[i0 + i]);
-        }
-        if (grad_sum) {
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)nb, 1.0, z,
-                        (int)k, Xb, (int)d, 1.0, grad_sum, (int)stride);
+        /* the scores class-major (rl_softmax_rows): z = W X^T, k x nb */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)nb, (int)d, 1.0, w,
+                    (int)stride, Xb, (int)d, 0.0, z, (int)nb);
+        for (size_t c = 0; c < k; c++)
             for (size_t i = 0; i < nb; i++)
-                for (size_t c = 0; c < k; c++)
-                    grad_sum[c * stride + d] += z[i * k + c];
+                z[c * nb + i] += w[c * stride + d];
+        rl_softmax_rows(z, k, nb, y + i0, lq, tmp);
+        for (size_t i = 0; i < nb; i++)
+            l += lq[i];
+        if (grad_sum) {
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k, (int)d, (int)nb, 1.0,
+                        z, (int)nb, Xb, (int)d, 1.0, grad_sum, (int)stride);
+            for (size_t c = 0; c < k; c++)
+                for (size_t i = 0; i < nb; i++)
+                    grad_sum[c * stride + d] += z[c * nb + i];
         }
     }
     *loss_sum = l;

@@ -78,6 +78,16 @@ static inline double rl_dot(const double *restrict a, const double *restrict b, 
 }
 #endif
 
+/* The top bit set when v is NaN or infinite: Inf and NaN have an all-ones exponent, and
+ * adding one to it carries into the sign bit. Integer operations, so that a loop ORing them
+ * vectorizes, where a floating-point test would not. */
+static inline uint64_t rl_nonfinite_bit(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x7ff0000000000000u) + 0x0010000000000000u;
+}
+
 /* rill_step's automatic rate cap when every weight has the same rate: the step may not
  * overshoot, c (rate mean_i x_i.x_i + rate) + l2 rate <= 1 (the intercept's rate counted, the
  * l2 term only with l2 > 0). Returns the factor, at most 1, that the rate is multiplied by. */
@@ -191,23 +201,36 @@ static inline double rl_log_ge1(double s)
 }
 #endif
 
-/* Softmax cross-entropy of one row from its k scores in z: returns log sum_c exp(z_c) -
- * z_label and leaves in z the derivative p_c - [c == label], p_c = exp(z_c - max) / sum.
- * The exps (of non-positive numbers) vectorize across the classes. NaN or infinite scores
- * give a non-finite loss. */
-static inline double rl_softmax(double *z, size_t k, size_t label)
+/* Softmax cross-entropy of n rows side by side: the loops run across the rows, so that they
+ * vectorize whatever the number of classes k. z holds the scores class-major, z[c * n + q]
+ * for class c of row q, whose class is label[q] (an integer-valued double). Writes row q's
+ * loss log sum_c exp(z_c) - z_label to lq[q] and leaves in z the derivatives
+ * p_c - [c == label], p_c = exp(z_c - max) / sum (the sum in class order). tmp: 2n doubles.
+ * NaN or infinite scores give a non-finite loss. */
+static inline void rl_softmax_rows(double *restrict z, size_t k, size_t n,
+                                   const double *restrict label, double *restrict lq,
+                                   double *restrict tmp)
 {
-    double mx = -INFINITY, s = 0.0;
+    double *restrict mx = tmp, *restrict s = tmp + n;
+    for (size_t q = 0; q < n; q++) {
+        mx[q] = -INFINITY;
+        s[q] = 0.0;
+    }
     for (size_t c = 0; c < k; c++)
-        mx = z[c] > mx ? z[c] : mx;
-    const double gap = z[label] - mx; /* <= 0 */
+        for (size_t q = 0; q < n; q++)
+            mx[q] = z[c * n + q] > mx[q] ? z[c * n + q] : mx[q];
+    for (size_t q = 0; q < n; q++) /* z_label - max, <= 0 */
+        lq[q] = z[(size_t)label[q] * n + q] - mx[q];
     for (size_t c = 0; c < k; c++)
-        z[c] = rl_exp_nonpos(z[c] - mx);
+        for (size_t q = 0; q < n; q++) {
+            z[c * n + q] = rl_exp_nonpos(z[c * n + q] - mx[q]);
+            s[q] += z[c * n + q];
+        }
+    for (size_t q = 0; q < n; q++)
+        lq[q] = rl_log_ge1(s[q]) - lq[q];
     for (size_t c = 0; c < k; c++)
-        s += z[c];
-    for (size_t c = 0; c < k; c++)
-        z[c] = z[c] / s - (c == label ? 1.0 : 0.0);
-    return rl_log_ge1(s) - gap;
+        for (size_t q = 0; q < n; q++)
+            z[c * n + q] = z[c * n + q] / s[q] - (label[q] == (double)c ? 1.0 : 0.0);
 }
 
 /* Logistic loss softplus(z) - t z of one row and its derivative sigmoid(z) - t, from

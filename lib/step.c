@@ -122,8 +122,10 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
     double rate = scalar_rate(m, automatic ? 1.0 : m->learning_rate, m->stat_rows + 1.0);
     double loss_sum = 0.0;
     memset(g, 0, nw * sizeof(double));
-    rl_kernel_sums(m, m->w, X, y, n_rows, g, &loss_sum);
-    if (check_x && (!isfinite(loss_sum) || !rl_all_finite(g, nw)) &&
+    rl_kernel_step_sums(m, X, y, n_rows, g, &loss_sum);
+    /* NaN or Inf in a row makes the loss non-finite (or, with a CBLAS kernel that skips zero
+     * weights, the gradient: checked with the step below) */
+    if (check_x && !isfinite(loss_sum) &&
         (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
         return rc;
     const double inv = 1.0 / (double)n_rows;
@@ -131,7 +133,7 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
     /* The common case, one rate and no proximal step: gradient, step and finiteness check in
      * one loop that vectorizes (the same expressions as the general path below). */
     if (m->schedule != RILL_SCHEDULE_ADAGRAD && !(m->l1 > 0.0)) {
-        int finite = 1; /* x - x is 0 for finite x, NaN otherwise; an AND reduction vectorizes */
+        uint64_t bad = 0; /* rl_nonfinite_bit: an OR reduction that vectorizes */
         if (automatic) /* one rate for all weights: the cap does not look at g */
             rate *= rate_cap(m, X, n_rows, rate, g);
         const double l2 = m->l2;
@@ -139,17 +141,25 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
             const double *restrict gc = g + base, *restrict wc = m->w + base;
             double *restrict nc = next + base;
             for (size_t j = 0; j < d; j++) {
-                nc[j] = wc[j] - rate * (gc[j] * inv + l2 * wc[j]);
-                finite &= nc[j] - nc[j] == 0.0;
+                const double v = wc[j] - rate * (gc[j] * inv + l2 * wc[j]);
+                bad |= rl_nonfinite_bit(v);
+                nc[j] = v;
             }
             nc[d] = wc[d] - rate * (m->fit_intercept ? gc[d] * inv : 0.0);
-            finite &= nc[d] - nc[d] == 0.0;
+            bad |= rl_nonfinite_bit(nc[d]);
         }
-        if (!isfinite(loss_sum) || !finite)
+        if (!isfinite(loss_sum) || bad >> 63) {
+            if (check_x && (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
+                return rc;
             return rl_fail(m, RILL_EDIVERGED,
                            "rill_step: the step gave non-finite weights or loss; model unchanged");
+        }
         return commit(m, 1, g, loss_sum, n_rows);
     }
+    /* AdaGrad's rates and L1's threshold would hide a NaN in g */
+    if (check_x && !rl_all_finite(g, nw) &&
+        (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
+        return rc;
     for (size_t base = 0; base < nw; base += stride) {
         double *gc = g + base;
         const double *wc = m->w + base;

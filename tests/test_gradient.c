@@ -181,44 +181,61 @@ START_TEST(test_loss_math_accuracy)
                   "log1p(1) = %a, log1p(0) = %a", rl_log1p_unit(1.0), rl_log1p_unit(0.0));
     ck_assert_msg(rl_log_ge1(1.0) == 0.0 && rl_exp_nonpos(0.0) == 1.0, "log 1 or exp 0 inexact");
 
-    /* softmax rows: spreads from 0 to 1400, with ties, against the definition */
+    /* softmax rows, 200 side by side (rl_softmax_rows): spreads from 0 to 1400, with ties,
+     * against the definition */
+    enum { ROWS = 200, KMAX = 10 };
+    static double z[KMAX * ROWS], label[ROWS], lq[ROWS], tmp[2 * ROWS];
+    static long double zl[KMAX * ROWS];
     const size_t ks[] = {2, 3, 4, 7, 10};
-    for (size_t a = 0; a < sizeof ks / sizeof ks[0]; a++)
-        for (int rep = 0; rep < 200; rep++) {
-            const size_t k = ks[a], label = (size_t)rep % k;
-            const double spread = rep < 100 ? 5.0 : 1400.0;
-            double z[10];
-            long double zl[10] = {0.0L}, mx = -INFINITY, sum = 0.0L;
+    for (size_t a = 0; a < sizeof ks / sizeof ks[0]; a++) {
+        const size_t k = ks[a];
+        for (size_t q = 0; q < ROWS; q++) {
+            const double spread = q < 100 ? 5.0 : 1400.0;
+            label[q] = (double)(q % k);
             for (size_t c = 0; c < k; c++) {
-                z[c] = rep % 17 == 0 && c > 0 ? z[0] : spread * (ref_rng_uniform(&r) - 0.5);
-                zl[c] = z[c];
-                mx = zl[c] > mx ? zl[c] : mx;
-            }
-            for (size_t c = 0; c < k; c++)
-                sum += expl(zl[c] - mx);
-            const long double want = mx + logl(sum) - zl[label];
-            const double got = rl_softmax(z, k, label);
-            ck_assert_msg(fabsl(got - want) <= 1e-13L * (1.0L + fabsl(want)),
-                          "softmax k=%zu: loss %.17g, definition %.17Lg", k, got, want);
-            for (size_t c = 0; c < k; c++) {
-                const long double p = expl(zl[c] - mx) / sum - (c == label ? 1.0L : 0.0L);
-                ck_assert_msg(fabsl(z[c] - p) <= 1e-14L, "softmax k=%zu: r_%zu = %.17g, %.17Lg",
-                              k, c, z[c], p);
+                z[c * ROWS + q] =
+                    q % 17 == 0 && c > 0 ? z[q] : spread * (ref_rng_uniform(&r) - 0.5);
+                zl[c * ROWS + q] = z[c * ROWS + q];
             }
         }
-    double zn[3] = {0.5, NAN, -1.0};
-    ck_assert_msg(!isfinite(rl_softmax(zn, 3, 0)), "a NaN score gave a finite softmax loss");
-    double zi[3] = {0.5, INFINITY, -1.0};
-    ck_assert_msg(!isfinite(rl_softmax(zi, 3, 0)), "an infinite score gave a finite loss");
+        rl_softmax_rows(z, k, ROWS, label, lq, tmp);
+        for (size_t q = 0; q < ROWS; q++) {
+            long double mx = -INFINITY, sum = 0.0L;
+            const size_t y = q % k;
+            for (size_t c = 0; c < k; c++)
+                mx = zl[c * ROWS + q] > mx ? zl[c * ROWS + q] : mx;
+            for (size_t c = 0; c < k; c++)
+                sum += expl(zl[c * ROWS + q] - mx);
+            const long double want = mx + logl(sum) - zl[y * ROWS + q];
+            ck_assert_msg(fabsl(lq[q] - want) <= 1e-13L * (1.0L + fabsl(want)),
+                          "softmax k=%zu row %zu: loss %.17g, definition %.17Lg", k, q, lq[q],
+                          want);
+            for (size_t c = 0; c < k; c++) {
+                const long double p = expl(zl[c * ROWS + q] - mx) / sum - (c == y ? 1.0L : 0.0L);
+                ck_assert_msg(fabsl(z[c * ROWS + q] - p) <= 1e-14L,
+                              "softmax k=%zu row %zu: r_%zu = %.17g, %.17Lg", k, q, c,
+                              z[c * ROWS + q], p);
+            }
+        }
+    }
+    /* a NaN or an infinite score in one of three rows makes that row's loss non-finite only */
+    double zb[3 * 3] = {0.5, 0.5, 0.5, NAN, 1.0, INFINITY, -1.0, -1.0, -1.0}, lb[3],
+           lab[3] = {0.0, 0.0, 0.0}, tb[6];
+    rl_softmax_rows(zb, 3, 3, lab, lb, tb);
+    ck_assert_msg(!isfinite(lb[0]), "a NaN score gave a finite softmax loss");
+    ck_assert_msg(isfinite(lb[1]), "a finite row's softmax loss is %g", lb[1]);
+    ck_assert_msg(!isfinite(lb[2]), "an infinite score gave a finite loss");
 }
-END_TEST
+
 
 /* ------------------------------------------------------------------ mergeable sums */
 
-/* d: 6 (rows in groups of four) or at least 512 (wide rows, in pairs; kernels.c) */
-static void check_mergeable(int loss, size_t d)
+/* d: 6 (rows in groups of four) or at least 512 (wide rows, in pairs; kernels.c). K classes
+ * for softmax: 5 (groups of four), 100 (rows one by one: four rows' scores do not fit the
+ * kernel's buffer) or 300 (the streaming row: one row's do not). */
+static void check_mergeable(int loss, size_t d, size_t K)
 {
-    const size_t n = 300, K = 5, Kc = tu_classes_for(loss, K);
+    const size_t n = 300, Kc = tu_classes_for(loss, K);
     const size_t splits[] = {64, 128, 192, 256, 1, 97, 299};
     ref_rng r;
     double *X, *y, *W, *gw, *ga, *gb, *gs, lw, la, lb;
@@ -307,8 +324,12 @@ static void check_mergeable(int loss, size_t d)
 
 START_TEST(test_gradient_mergeable)
 {
-    check_mergeable(_i, 6);
-    check_mergeable(_i, 600);
+    check_mergeable(_i, 6, 5);
+    check_mergeable(_i, 600, 5);
+    if (_i == RILL_SOFTMAX) {
+        check_mergeable(_i, 6, 100);
+        check_mergeable(_i, 6, 300);
+    }
 }
 END_TEST
 
@@ -316,8 +337,9 @@ END_TEST
 
 START_TEST(test_kernel_portable_matches_reference)
 {
-    const size_t shapes[][3] = {{1, 1, 2},   {5, 3, 3},    {64, 7, 2}, {65, 10, 5},
-                                {200, 4, 10}, {130, 33, 3}, {9, 600, 3}, {1, 512, 2}};
+    const size_t shapes[][3] = {{1, 1, 2},    {5, 3, 3},    {64, 7, 2},  {65, 10, 5},
+                                {200, 4, 10}, {130, 33, 3}, {9, 600, 3}, {1, 512, 2},
+                                {70, 5, 100}, {9, 3, 300}};
     size_t s;
     int loss;
     for (loss = RILL_SQUARED; loss <= RILL_SOFTMAX; loss++)
@@ -449,7 +471,8 @@ START_TEST(test_kernel_avx2_bit_identical)
 #ifdef RILL_HAVE_AVX2
     const size_t shapes[][3] = {{1, 1, 2},   {5, 3, 3},   {63, 7, 2},    {64, 8, 2},
                                 {65, 9, 5},  {200, 4, 10}, {130, 33, 3}, {257, 64, 4},
-                                {37, 257, 3}, {16, 1000, 2}, {71, 512, 3}};
+                                {37, 257, 3}, {16, 1000, 2}, {71, 512, 3}, {70, 5, 100},
+                                {9, 3, 300}};
     const double scales[] = {1.5, 40.0};
     if (!rl_kernels_avx2()) {
         printf("this processor has no AVX2: nothing to compare\n");
@@ -517,8 +540,9 @@ END_TEST
 
 START_TEST(test_kernel_blas_matches_portable)
 {
-    const size_t shapes[][3] = {{1, 1, 2},  {5, 3, 3},     {63, 2, 2},  {64, 7, 2},
-                                {65, 10, 5}, {200, 4, 10}, {130, 33, 3}, {257, 64, 10}};
+    const size_t shapes[][3] = {{1, 1, 2},    {5, 3, 3},    {63, 2, 2},    {64, 7, 2},
+                                {65, 10, 5},  {200, 4, 10}, {130, 33, 3},  {257, 64, 10},
+                                {100, 300, 4}, {70, 5, 100}};
     size_t s;
     int loss;
     if (rl_block_blas == NULL) {
