@@ -135,16 +135,8 @@ void rl_kernel_sums(const rill_model *m, const double *w, const double *X, const
 /* rl_kernel_sums for the rows of one stochastic step: below RILL_BLOCK_ROWS rows always the
  * portable kernel (CBLAS's set-up costs more than a few rows' sums). A step's rows are one
  * call, so no chunking of them has to give the same bits. */
-#ifdef RILL_HAVE_CBLAS
 void rl_kernel_step_sums(const rill_model *m, const double *X, const double *y, size_t n,
                          double *grad_sum, double *loss_sum);
-#else
-static inline void rl_kernel_step_sums(const rill_model *m, const double *X, const double *y,
-                                       size_t n, double *grad_sum, double *loss_sum)
-{
-    rl_kernel_sums(m, m->w, X, y, n, grad_sum, loss_sum);
-}
-#endif
 /* Linear scores of n rows: out[i * n_outputs + k]. */
 void rl_scores(const rill_model *m, const double *w, const double *X, size_t n, double *out);
 /* Score of one row for one output. */

@@ -373,7 +373,6 @@ void rl_kernel_sums(const rill_model *m, const double *w, const double *X, const
     fn(m->loss, m->n_features, m->n_outputs, w, X, y, n, grad_sum, loss_sum);
 }
 
-#ifdef RILL_HAVE_CBLAS
 void rl_kernel_step_sums(const rill_model *m, const double *X, const double *y, size_t n,
                          double *grad_sum, double *loss_sum)
 {
@@ -382,7 +381,6 @@ void rl_kernel_step_sums(const rill_model *m, const double *X, const double *y, 
     else
         rl_kernel_sums(m, m->w, X, y, n, grad_sum, loss_sum);
 }
-#endif
 
 void rl_scores(const rill_model *m, const double *w, const double *X, size_t n, double *out)
 {

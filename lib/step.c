@@ -100,9 +100,23 @@ static int step_one(rill_model *m, const double *x, double t)
     return 1;
 }
 
+/* A step whose loss, gradient or new weights came out non-finite: RILL_EDATA naming the row
+ * and column when X holds NaN or Inf (check_x: the call's name, NULL when X is known to be
+ * finite), else RILL_EDIVERGED. Nothing has changed. */
+static int step_failed(rill_model *m, const double *X, const double *y, size_t n_rows,
+                       const char *check_x)
+{
+    int rc;
+    if (check_x && (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
+        return rc;
+    return rl_fail(m, RILL_EDIVERGED,
+                   "rill_step: the step gave non-finite weights or loss; model unchanged");
+}
+
 /* One step. check_x: NULL when X is known to be finite, else the call's name: X is then
- * scanned only if the loss came out non-finite (NaN or Inf in a row always makes it so), so
- * a row is read once. Only scratch is written before the commit. */
+ * scanned only if the loss, the gradient or the step came out non-finite (NaN or Inf in a row
+ * always makes the loss so), so a row is read once: bad data gives RILL_EDATA, anything else
+ * non-finite RILL_EDIVERGED. Only scratch is written before the commit. */
 static int step_rows(rill_model *m, const double *X, const double *y, size_t n_rows,
                      const char *check_x)
 {
@@ -123,11 +137,6 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
     double loss_sum = 0.0;
     memset(g, 0, nw * sizeof(double));
     rl_kernel_step_sums(m, X, y, n_rows, g, &loss_sum);
-    /* NaN or Inf in a row makes the loss non-finite (or, with a CBLAS kernel that skips zero
-     * weights, the gradient: checked with the step below) */
-    if (check_x && !isfinite(loss_sum) &&
-        (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
-        return rc;
     const double inv = 1.0 / (double)n_rows;
     const size_t d = m->n_features, stride = d + 1;
     /* The common case, one rate and no proximal step: gradient, step and finiteness check in
@@ -148,18 +157,14 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
             nc[d] = wc[d] - rate * (m->fit_intercept ? gc[d] * inv : 0.0);
             bad |= rl_nonfinite_bit(nc[d]);
         }
-        if (!isfinite(loss_sum) || bad >> 63) {
-            if (check_x && (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
-                return rc;
-            return rl_fail(m, RILL_EDIVERGED,
-                           "rill_step: the step gave non-finite weights or loss; model unchanged");
-        }
+        if (!isfinite(loss_sum) || bad >> 63)
+            return step_failed(m, X, y, n_rows, check_x);
         return commit(m, 1, g, loss_sum, n_rows);
     }
-    /* AdaGrad's rates and L1's threshold would hide a NaN in g */
-    if (check_x && !rl_all_finite(g, nw) &&
-        (rc = rl_check_data(m, check_x, X, y, n_rows, 0)) != RILL_OK)
-        return rc;
+    /* before AdaGrad's rates and L1's threshold, which could turn a NaN in g into a number
+     * (sums of finite terms can overflow into Inf - Inf) */
+    if (!isfinite(loss_sum) || !rl_all_finite(g, nw))
+        return step_failed(m, X, y, n_rows, check_x);
     for (size_t base = 0; base < nw; base += stride) {
         double *gc = g + base;
         const double *wc = m->w + base;
@@ -187,9 +192,8 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
         }
         next[j] = v;
     }
-    if (!isfinite(loss_sum) || !rl_all_finite(next, nw))
-        return rl_fail(m, RILL_EDIVERGED,
-                       "rill_step: the step gave non-finite weights or loss; model unchanged");
+    if (!rl_all_finite(next, nw))
+        return step_failed(m, X, y, n_rows, check_x);
 
     return commit(m, 1, g, loss_sum, n_rows);
 }

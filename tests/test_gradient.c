@@ -226,13 +226,14 @@ START_TEST(test_loss_math_accuracy)
     ck_assert_msg(isfinite(lb[1]), "a finite row's softmax loss is %g", lb[1]);
     ck_assert_msg(!isfinite(lb[2]), "an infinite score gave a finite loss");
 }
+END_TEST
 
 
 /* ------------------------------------------------------------------ mergeable sums */
 
 /* d: 6 (rows in groups of four) or at least 512 (wide rows, in pairs; kernels.c). K classes
- * for softmax: 5 (groups of four), 100 (rows one by one: four rows' scores do not fit the
- * kernel's buffer) or 300 (the streaming row: one row's do not). */
+ * for softmax: up to 64 groups of four, above it rows one by one (four rows' scores do not
+ * fit the kernel's buffer), above 256 the streaming row (one row's do not). */
 static void check_mergeable(int loss, size_t d, size_t K)
 {
     const size_t n = 300, Kc = tu_classes_for(loss, K);
@@ -326,9 +327,10 @@ START_TEST(test_gradient_mergeable)
 {
     check_mergeable(_i, 6, 5);
     check_mergeable(_i, 600, 5);
-    if (_i == RILL_SOFTMAX) {
-        check_mergeable(_i, 6, 100);
-        check_mergeable(_i, 6, 300);
+    if (_i == RILL_SOFTMAX) { /* spans of 12 and 4 rows, groups of one, the streaming row */
+        const size_t ks[] = {20, 64, 65, 100, 256, 257, 300};
+        for (size_t a = 0; a < sizeof ks / sizeof ks[0]; a++)
+            check_mergeable(_i, 6, ks[a]);
     }
 }
 END_TEST
@@ -339,7 +341,8 @@ START_TEST(test_kernel_portable_matches_reference)
 {
     const size_t shapes[][3] = {{1, 1, 2},    {5, 3, 3},    {64, 7, 2},  {65, 10, 5},
                                 {200, 4, 10}, {130, 33, 3}, {9, 600, 3}, {1, 512, 2},
-                                {70, 5, 100}, {9, 3, 300}};
+                                {50, 7, 20},  {30, 3, 64},  {30, 3, 65}, {70, 5, 100},
+                                {9, 3, 300},  {10, 2, 257}};
     size_t s;
     int loss;
     for (loss = RILL_SQUARED; loss <= RILL_SOFTMAX; loss++)
@@ -471,8 +474,8 @@ START_TEST(test_kernel_avx2_bit_identical)
 #ifdef RILL_HAVE_AVX2
     const size_t shapes[][3] = {{1, 1, 2},   {5, 3, 3},   {63, 7, 2},    {64, 8, 2},
                                 {65, 9, 5},  {200, 4, 10}, {130, 33, 3}, {257, 64, 4},
-                                {37, 257, 3}, {16, 1000, 2}, {71, 512, 3}, {70, 5, 100},
-                                {9, 3, 300}};
+                                {37, 257, 3}, {16, 1000, 2}, {71, 512, 3}, {50, 7, 20},
+                                {30, 3, 64},  {30, 3, 65},   {70, 5, 100}, {9, 3, 300}};
     const double scales[] = {1.5, 40.0};
     if (!rl_kernels_avx2()) {
         printf("this processor has no AVX2: nothing to compare\n");
@@ -535,6 +538,56 @@ START_TEST(test_kernel_avx2_bit_identical)
     ck_assert_msg(rl_kernels_avx2() == 0, "built without AVX2 kernels, yet they are reported");
     printf("built without the AVX2 kernels: nothing to compare\n");
 #endif
+}
+END_TEST
+
+/* Which kernel rl_kernel_sums and a step's sums use, told apart by their bits: the CBLAS one
+ * for softmax from classes x features >= 1024 (and for a step, from 64 rows), the portable
+ * one otherwise and in builds without CBLAS. */
+static int same_sums(int loss, size_t d, size_t K, size_t n, int step, rl_block_fn want)
+{
+    ref_rng r;
+    double *X, *y, *W, lk = 0.0, lw = 0.0;
+    rill_model *m = tu_new_model_for(loss, d, K);
+    const size_t nw = rill_model_n_weights(m), k = nw / (d + 1);
+    double *gk = calloc(nw, sizeof *gk), *gw = calloc(nw, sizeof *gw);
+    ref_rng_seed(&r, 5000 + d + K + n);
+    ref_random_problem(&r, loss, n, d, tu_classes_for(loss, K), 1.0, &X, &y);
+    W = tu_random_weights(&r, nw, 0.2);
+    ck_assert_int_eq(rill_model_set_weights(m, W, nw), RILL_OK);
+    if (step)
+        rl_kernel_step_sums(m, X, y, n, gk, &lk);
+    else
+        rl_kernel_sums(m, W, X, y, n, gk, &lk);
+    want(loss, d, k, W, X, y, n, gw, &lw);
+    const int same = lk == lw && memcmp(gk, gw, nw * sizeof *gk) == 0;
+    free(X);
+    free(y);
+    free(W);
+    free(gk);
+    free(gw);
+    rill_model_free(m);
+    return same;
+}
+
+START_TEST(test_kernel_dispatch)
+{
+    const rl_block_fn blas = rl_block_blas ? rl_block_blas : rl_block_portable;
+    ck_assert_msg(same_sums(RILL_SOFTMAX, 255, 4, 70, 0, rl_block_portable),
+                  "softmax 4 x 255: not the portable kernel");
+    ck_assert_msg(same_sums(RILL_SOFTMAX, 256, 4, 70, 0, blas), "softmax 4 x 256: not CBLAS");
+    ck_assert_msg(same_sums(RILL_SOFTMAX, 102, 10, 70, 0, rl_block_portable),
+                  "softmax 10 x 102: not the portable kernel");
+    ck_assert_msg(same_sums(RILL_SOFTMAX, 103, 10, 70, 0, blas), "softmax 10 x 103: not CBLAS");
+    ck_assert_msg(same_sums(RILL_LOGISTIC, 2000, 2, 70, 0, rl_block_portable),
+                  "logistic: not the portable kernel");
+    ck_assert_msg(same_sums(RILL_SOFTMAX, 256, 4, 63, 1, rl_block_portable),
+                  "a step of 63 rows: not the portable kernel");
+    ck_assert_msg(same_sums(RILL_SOFTMAX, 256, 4, 64, 1, blas), "a step of 64 rows: not CBLAS");
+    if (rl_block_blas) /* the test tells the kernels apart at these shapes */
+        ck_assert_msg(!same_sums(RILL_SOFTMAX, 256, 4, 70, 0, rl_block_portable),
+                      "CBLAS and portable sums have the same bits: the test cannot tell them "
+                      "apart");
 }
 END_TEST
 
@@ -694,6 +747,7 @@ static Suite *gradient_suite(void)
     tc = tcase_create("kernels");
     tcase_add_test(tc, test_kernel_portable_matches_reference);
     tcase_add_test(tc, test_kernel_blas_matches_portable);
+    tcase_add_test(tc, test_kernel_dispatch);
     tcase_add_test(tc, test_row_step_matches_reference);
     tcase_add_test(tc, test_kernel_avx2_bit_identical);
     suite_add_tcase(s, tc);

@@ -356,6 +356,36 @@ START_TEST(test_optimal_refused_before_any_change)
 }
 END_TEST
 
+/* Finite rows whose gradient terms overflow: with zero weights each logistic row's term is
+ * -1e308 / 2 or +1e308 / 2 times its label's sign, and four of each add up to Inf - Inf = NaN
+ * in the gradient while the loss stays finite (log 2 per row). Every step setting refuses it
+ * with RILL_EDIVERGED (the data are fine) and nothing changes: AdaGrad's rates and L1's
+ * threshold, which could turn the NaN into a number (L1: a weight of 0, AdaGrad: a NaN in its
+ * sums), come after the check. */
+START_TEST(test_step_refuses_a_nan_gradient)
+{
+    const double X[8] = {1e308, 1e308, 1e308, 1e308, -1e308, -1e308, -1e308, -1e308};
+    const double y[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    for (int cfg = 0; cfg < 4; cfg++) {
+        rill_model *m = tu_new_model(RILL_LOGISTIC, 1, 2);
+        size_t n0, n1;
+        tu_set_param(m, RILL_LEARNING_RATE, 0.1);
+        tu_set_param(m, RILL_SCHEDULE, cfg >= 2 ? RILL_SCHEDULE_ADAGRAD : RILL_SCHEDULE_CONSTANT);
+        tu_set_param(m, RILL_L1, cfg % 2 ? 1e-3 : 0.0);
+        unsigned char *b0 = saved(m, &n0), *b1;
+        ck_assert_int_eq(rill_step(m, X, y, 8), RILL_EDIVERGED);
+        ck_assert_msg(strstr(rill_model_error(m), "non-finite") != NULL, "setting %d: '%s'", cfg,
+                      rill_model_error(m));
+        b1 = saved(m, &n1);
+        ck_assert_msg(n0 == n1 && memcmp(b0, b1, n0) == 0, "setting %d: the refused step "
+                      "changed the model", cfg);
+        free(b0);
+        free(b1);
+        rill_model_free(m);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ averaging */
 
 START_TEST(test_average_is_mean_of_iterates)
@@ -731,6 +761,7 @@ static Suite *step_suite(void)
 
     tc = tcase_create("one_row");
     tcase_add_test(tc, test_one_row_steps_swap_safely);
+    tcase_add_test(tc, test_step_refuses_a_nan_gradient);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("progressive_loss");
