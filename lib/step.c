@@ -192,8 +192,8 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
         }
         next[j] = v;
     }
-    if (!rl_all_finite(next, nw))
-        return step_failed(m, X, y, n_rows, check_x);
+    if (!rl_all_finite(next, nw)) /* X is finite here: the loss was */
+        return step_failed(m, X, y, n_rows, NULL);
 
     return commit(m, 1, g, loss_sum, n_rows);
 }
