@@ -141,13 +141,15 @@ void rl_kernel_step_sums(const rill_model *m, const double *X, const double *y, 
 void rl_scores(const rill_model *m, const double *w, const double *X, size_t n, double *out);
 /* Score of one row for one output. */
 double rl_score(const rill_model *m, const double *w, const double *x, size_t output);
-/* One stochastic step on one row of a one-output model (squared, logistic) with one rate and
- * no L1: w (1 - rate l2) - rate r x (intercept: - rate r when fitted), where r is the loss's
- * derivative at the row; rate is first capped as rill_step's automatic rate when
- * cap_curv > 0 (the loss's curvature). Writes the row's loss to *loss. Returns
- * RL_ROW_IN_PLACE when the new weights were written over m->w (no weight could overflow),
- * RL_ROW_IN_NEXT when they are in m->scratch2 (the weights unchanged), or 0 when the loss or
- * a weight is not finite (the weights unchanged, scratch2 unspecified). */
+/* One stochastic step on one row with one rate and no L1: each output's weights
+ * w (1 - rate l2) - rate r x (intercept: - rate r when fitted), where r is the loss's
+ * derivative at the row for that output (softmax: p_c - [c == t], t the row's class); rate
+ * is first capped as rill_step's automatic rate when cap_curv > 0 (the loss's curvature).
+ * Writes the row's loss to *loss. Returns RL_ROW_IN_PLACE when the new weights were written
+ * over m->w (one output, no weight could overflow), RL_ROW_IN_NEXT when they are in
+ * m->scratch2 (the weights unchanged), or 0 when the loss or a weight is not finite or the
+ * model has more than RL_ROW_STEP_MAX_K classes (loss_math.h; the weights unchanged,
+ * scratch2 unspecified). */
 #define RL_ROW_IN_PLACE 1
 #define RL_ROW_IN_NEXT 2
 /* Rows of at least this many features are stepped over the weights when no weight can
@@ -164,17 +166,18 @@ typedef void (*rl_block_fn)(int loss, size_t d, size_t k, const double *w, const
 void rl_block_portable(int loss, size_t d, size_t k, const double *w, const double *X,
                        const double *y, size_t n, double *grad_sum, double *loss_sum);
 /* The row step's arithmetic (see rl_kernel_step_row). */
-typedef int (*rl_row_step_fn)(int loss, size_t d, double *w, const double *x, double t,
-                              double rate, double l2, double cap_curv, int fit_intercept,
-                              double *next, double *loss_out);
-int rl_row_step(int loss, size_t d, double *w, const double *x, double t, double rate,
-                double l2, double cap_curv, int fit_intercept, double *next, double *loss_out);
+typedef int (*rl_row_step_fn)(int loss, size_t d, size_t k, double *w, const double *x,
+                              double t, double rate, double l2, double cap_curv,
+                              int fit_intercept, double *next, double *loss_out);
+int rl_row_step(int loss, size_t d, size_t k, double *w, const double *x, double t,
+                double rate, double l2, double cap_curv, int fit_intercept, double *next,
+                double *loss_out);
 #ifdef RILL_HAVE_AVX2
 /* The same kernels compiled for AVX2 (kernels.c built again with -mavx2, no FMA): the same
  * bits, used when the processor has AVX2. */
 void rl_block_portable_avx2(int loss, size_t d, size_t k, const double *w, const double *X,
                             const double *y, size_t n, double *grad_sum, double *loss_sum);
-int rl_row_step_avx2(int loss, size_t d, double *w, const double *x, double t,
+int rl_row_step_avx2(int loss, size_t d, size_t k, double *w, const double *x, double t,
                      double rate, double l2, double cap_curv, int fit_intercept, double *next,
                      double *loss_out);
 #endif

@@ -272,10 +272,55 @@ static struct row_read row_read(const double *restrict w, const double *restrict
 }
 #endif
 
-int RL_KFN(rl_row_step)(int loss, size_t d, double *restrict w, const double *restrict x,
-                        double t, double rate, double l2, double cap_curv, int fit_intercept,
-                        double *restrict next, double *loss_out)
+#if RL_ROW_STEP_MAX_K > 0
+/* rl_row_step for softmax: the k scores, the row's softmax (rl_softmax_rows over one row),
+ * and the step of every class's weights into next. */
+static int row_step_softmax(size_t d, size_t k, const double *restrict w,
+                            const double *restrict x, double t, double rate, double l2,
+                            double cap_curv, int fit_intercept, double *restrict next,
+                            double *loss_out)
 {
+    const size_t stride = d + 1;
+    double z[RL_ROW_STEP_MAX_K], tmp[2], l;
+    for (size_t c = 0; c < k; c++)
+        z[c] = score(w + c * stride, x, d);
+    rl_softmax_rows(z, k, 1, &t, &l, tmp); /* z: the derivatives p_c - [c == t] */
+    if (!isfinite(l)) /* also when x holds a NaN or an Inf */
+        return 0;
+    if (cap_curv > 0.0)
+        rate *= rl_cap_one_rate(cap_curv, l2, rate, rl_dot(x, x, d));
+    const double shrink = 1.0 - rate * l2;
+    uint64_t bad = 0;
+    for (size_t c = 0; c < k; c++) {
+        const double *restrict wc = w + c * stride;
+        double *restrict nc = next + c * stride;
+        const double cr = rate * z[c];
+        for (size_t j = 0; j < d; j++) {
+            const double v = wc[j] * shrink - cr * x[j];
+            bad |= rl_nonfinite_bit(v);
+            nc[j] = v;
+        }
+        nc[d] = fit_intercept ? wc[d] - cr : wc[d];
+        bad |= rl_nonfinite_bit(nc[d]);
+    }
+    *loss_out = l;
+    return bad >> 63 ? 0 : RL_ROW_IN_NEXT;
+}
+#endif
+
+int RL_KFN(rl_row_step)(int loss, size_t d, size_t k, double *restrict w,
+                        const double *restrict x, double t, double rate, double l2,
+                        double cap_curv, int fit_intercept, double *restrict next,
+                        double *loss_out)
+{
+    if (loss == RILL_SOFTMAX)
+#if RL_ROW_STEP_MAX_K > 0
+        return k <= RL_ROW_STEP_MAX_K ? row_step_softmax(d, k, w, x, t, rate, l2, cap_curv,
+                                                         fit_intercept, next, loss_out)
+                                      : 0;
+#else
+        return 0;
+#endif
     struct row_read rd;
     if (d >= RL_ROW_IN_PLACE_MIN_D) {
         rd = row_read(w, x, d);
@@ -346,8 +391,8 @@ int rl_kernel_step_row(rill_model *m, const double *x, double t, double rate, do
 #else
     rl_row_step_fn fn = rl_row_step;
 #endif
-    return fn(m->loss, m->n_features, m->w, x, t, rate, m->l2, cap_curv, m->fit_intercept,
-              m->scratch2, loss);
+    return fn(m->loss, m->n_features, m->n_outputs, m->w, x, t, rate, m->l2, cap_curv,
+              m->fit_intercept, m->scratch2, loss);
 }
 
 /* The portable kernel for this processor */

@@ -14,6 +14,16 @@
 #if defined(__SSE2__) || defined(__aarch64__) || defined(__ARM_NEON)
 #define RL_SIMD_HOST 1
 #endif
+
+/* Softmax rows go through the row step (kernels.c) up to this many classes, their scores on
+ * the stack; with more, rl_row_step returns 0 at once. Only on SIMD hosts: firmware steps a
+ * softmax row on the general path, which saves the row step's softmax code (about 490 bytes
+ * that every program calling rill_step would link). */
+#ifdef RL_SIMD_HOST
+#define RL_ROW_STEP_MAX_K 256
+#else
+#define RL_ROW_STEP_MAX_K 0
+#endif
 /* vector types only where doubles have vector registers (x86-64, AArch64; not ARMv7 NEON) */
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__SSE2__) || defined(__aarch64__))
 #define RL_VECTOR_LANES 1
@@ -215,12 +225,15 @@ static inline void rl_softmax_rows(double *restrict z, size_t k, size_t n,
     for (size_t q = 0; q < n; q++) {
         mx[q] = -INFINITY;
         s[q] = 0.0;
+        lq[q] = 0.0;
     }
-    for (size_t c = 0; c < k; c++)
-        for (size_t q = 0; q < n; q++)
+    for (size_t c = 0; c < k; c++) /* the max and z_label: selects, which vectorize */
+        for (size_t q = 0; q < n; q++) {
             mx[q] = z[c * n + q] > mx[q] ? z[c * n + q] : mx[q];
+            lq[q] = label[q] == (double)c ? z[c * n + q] : lq[q];
+        }
     for (size_t q = 0; q < n; q++) /* z_label - max, <= 0 */
-        lq[q] = z[(size_t)label[q] * n + q] - mx[q];
+        lq[q] -= mx[q];
     for (size_t c = 0; c < k; c++)
         for (size_t q = 0; q < n; q++) {
             z[c * n + q] = rl_exp_nonpos(z[c * n + q] - mx[q]);

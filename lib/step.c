@@ -67,6 +67,21 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
     return load > 1.0 ? 1.0 / load : 1.0;
 }
 
+/* next = w - rate (g inv + l2 w) over all n weights, the intercepts included (the caller
+ * rewrites them); returns the OR of rl_nonfinite_bit over the results. One flat loop: it
+ * vectorizes whatever the number of outputs. */
+static uint64_t sgd_update(double *restrict next, const double *restrict w,
+                           const double *restrict g, size_t n, double rate, double inv, double l2)
+{
+    uint64_t bad = 0; /* an OR reduction that vectorizes */
+    for (size_t j = 0; j < n; j++) {
+        const double v = w[j] - rate * (g[j] * inv + l2 * w[j]);
+        bad |= rl_nonfinite_bit(v);
+        next[j] = v;
+    }
+    return bad;
+}
+
 /* The one setting a stochastic step refuses. Callers that run several steps (rill_fit with
  * RILL_BATCH_ROWS > 0, a STEP stream's push) check it before changing anything, so that the
  * refusal leaves the model as it was. */
@@ -79,14 +94,15 @@ int rl_check_schedule(rill_model *m, const char *why)
 
 static int commit(rill_model *m, int in_next, const double *g, double loss_sum, size_t n_rows);
 
-/* One row, one output, one rate and no proximal step (online learning's common case): the
- * row kernel (kernels.c) scores the row and writes the step, over the weights when no weight
- * can overflow and into scratch2 otherwise, without a gradient array. Returns 0, having
- * changed nothing, when the settings need the general path, or when the loss or a weight
- * comes out non-finite: the general path then finds and reports the cause. */
+/* One row, one rate and no proximal step (online learning's common case): the row kernel
+ * (kernels.c) scores the row and writes the step, over the weights when no weight can
+ * overflow and into scratch2 otherwise, without a gradient array. Returns 0, having changed
+ * nothing, when the settings need the general path, or when the loss or a weight comes out
+ * non-finite: the general path then finds and reports the cause. */
 static int step_one(rill_model *m, const double *x, double t)
 {
-    if (m->n_outputs != 1 || m->schedule == RILL_SCHEDULE_ADAGRAD || m->l1 > 0.0 ||
+    if ((m->loss == RILL_SOFTMAX && m->n_outputs > RL_ROW_STEP_MAX_K) ||
+        m->schedule == RILL_SCHEDULE_ADAGRAD || m->l1 > 0.0 ||
         (m->schedule == RILL_SCHEDULE_OPTIMAL && !(m->l2 > 0.0)))
         return 0;
     const int automatic = !(m->learning_rate > 0.0);
@@ -142,22 +158,15 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
     /* The common case, one rate and no proximal step: gradient, step and finiteness check in
      * one loop that vectorizes (the same expressions as the general path below). */
     if (m->schedule != RILL_SCHEDULE_ADAGRAD && !(m->l1 > 0.0)) {
-        uint64_t bad = 0; /* rl_nonfinite_bit: an OR reduction that vectorizes */
         if (automatic) /* one rate for all weights: the cap does not look at g */
             rate *= rate_cap(m, X, n_rows, rate, g);
-        const double l2 = m->l2;
-        for (size_t base = 0; base < nw; base += stride) {
-            const double *restrict gc = g + base, *restrict wc = m->w + base;
-            double *restrict nc = next + base;
-            for (size_t j = 0; j < d; j++) {
-                const double v = wc[j] - rate * (gc[j] * inv + l2 * wc[j]);
-                bad |= rl_nonfinite_bit(v);
-                nc[j] = v;
-            }
-            nc[d] = wc[d] - rate * (m->fit_intercept ? gc[d] * inv : 0.0);
-            bad |= rl_nonfinite_bit(nc[d]);
+        uint64_t bad = sgd_update(next, m->w, g, nw, rate, inv, m->l2);
+        for (size_t base = d; base < nw; base += stride) { /* the intercepts: no penalty */
+            next[base] = m->w[base] - rate * (m->fit_intercept ? g[base] * inv : 0.0);
+            bad |= rl_nonfinite_bit(next[base]);
         }
-        if (!isfinite(loss_sum) || bad >> 63)
+        /* bad may come from the loop's penalized intercepts alone: then a second look */
+        if (!isfinite(loss_sum) || (bad >> 63 && !rl_all_finite(next, nw)))
             return step_failed(m, X, y, n_rows, check_x);
         return commit(m, 1, g, loss_sum, n_rows);
     }
@@ -259,15 +268,25 @@ int rl_check_rows(rill_model *m, const char *call, const double *X, const double
     return rc ? rc : rl_check_data(m, call, X, y, n_rows, 0);
 }
 
+/* rl_labels_ok for one label: finite for least squares, 0 or 1 for logistic, a class index
+ * for softmax */
+static int one_label_ok(const rill_model *m, double t)
+{
+    if (m->loss == RILL_SQUARED)
+        return t - t == 0.0;
+    if (m->loss == RILL_LOGISTIC)
+        return (t == 0.0) | (t == 1.0);
+    return rl_labels_ok(m, &t, 1);
+}
+
 int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows)
 {
     if (!m)
         return RILL_EINVAL;
-    /* One row of a binary or least-squares model, no stream holding it: the online case,
-     * with check_args and rl_labels_ok reduced to what it needs (its label finite, 0 or 1
-     * for logistic; one row always has a size). Anything refused takes the general path. */
-    if (n_rows == 1 && X && y && m->busy_streams == 0 && m->loss != RILL_SOFTMAX &&
-        (m->loss == RILL_SQUARED ? y[0] - y[0] == 0.0 : (y[0] == 0.0) | (y[0] == 1.0)) &&
+    /* One row, no stream holding the model: the online case, with check_args and
+     * rl_labels_ok reduced to what it needs (one row always has a size). Anything refused
+     * takes the general path. */
+    if (n_rows == 1 && X && y && m->busy_streams == 0 && one_label_ok(m, y[0]) &&
         step_one(m, X, y[0])) {
         rl_clear_error(m);
         return RILL_OK;

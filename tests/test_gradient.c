@@ -404,7 +404,7 @@ START_TEST(test_row_step_matches_reference)
                     X[d / 2] = loss == RILL_SQUARED ? 1e-300 : 1e-310;
                 }
                 memcpy(W0, W, (d + 1) * sizeof *W);
-                int where = rl_row_step(loss, d, W, X, y[0], rate, l2, automatic ? curv : 0.0,
+                int where = rl_row_step(loss, d, 1, W, X, y[0], rate, l2, automatic ? curv : 0.0,
                                         fit_intercept, next, &l);
                 const int in_place = !huge && d >= RL_ROW_IN_PLACE_MIN_D;
                 ck_assert_msg(where == (in_place ? RL_ROW_IN_PLACE : RL_ROW_IN_NEXT),
@@ -450,7 +450,7 @@ START_TEST(test_row_step_matches_reference)
                 X[0] = 1e300;
                 memset(W, 0, (d + 1) * sizeof *W); /* z = 0: r = 0.5 - 1 (logistic), -1 */
                 W[d] = 0.25;
-                ck_assert_msg(rl_row_step(loss, d, W, X, 1.0, 1e10, l2, 0.0, fit_intercept,
+                ck_assert_msg(rl_row_step(loss, d, 1, W, X, 1.0, 1e10, l2, 0.0, fit_intercept,
                                           next, &l) == 0,
                               "row step %s d=%zu: an overflowing step reported finite",
                               tu_loss_name(loss), d);
@@ -464,6 +464,117 @@ START_TEST(test_row_step_matches_reference)
                 free(W0);
                 free(next);
             }
+}
+END_TEST
+
+/* The row step of a softmax row against the step written out in long double: the row's
+ * softmax, r_c = p_c - [c == y], every class's weights w_c (1 - rate l2) - rate r_c x
+ * (intercept - rate r_c when fitted), the automatic cap with the curvature 1/2. The step
+ * always goes to next; a row with NaN, a step that overflows and more classes than
+ * RL_ROW_STEP_MAX_K are refused with the weights untouched. */
+START_TEST(test_row_step_softmax_matches_reference)
+{
+#if RL_ROW_STEP_MAX_K == 0
+    /* this target steps softmax rows on the general path: the row step refuses them */
+    double W[8] = {0.5, -0.25, 0.125, 1.0, 0.0, 0.0, 0.0, 0.0}, x[3] = {1.0, 2.0, 3.0}, next[8];
+    double l = -1.0;
+    ck_assert_int_eq(rl_row_step(RILL_SOFTMAX, 3, 2, W, x, 1.0, 0.1, 0.0, 0.0, 1, next, &l), 0);
+    ck_assert_msg(W[0] == 0.5 && W[3] == 1.0 && W[4] == 0.0 && l == -1.0,
+                  "a refused softmax row step changed the weights");
+#else
+    const size_t dims[] = {1, 3, 8, 33, 130, 603};
+    const size_t classes[] = {2, 3, 10, RL_ROW_STEP_MAX_K};
+    for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++)
+        for (size_t kc = 0; kc < sizeof classes / sizeof classes[0]; kc++)
+            for (int variant = 0; variant < 4; variant++) {
+                const size_t d = dims[s], K = classes[kc], stride = d + 1, nw = K * stride;
+                const int fit_intercept = variant & 1, automatic = (variant >> 1) & 1;
+                const double l2 = variant == 2 ? 0.0 : 0.01, rate = automatic ? 1.0 : 0.05;
+                ref_rng r;
+                double *X, *y, *W, l = -1.0;
+                double *next = malloc(nw * sizeof *next), *W0 = malloc(nw * sizeof *W0);
+                ref_rng_seed(&r, 7000 + 31 * (uint64_t)s + 7 * kc + (uint64_t)variant);
+                ref_random_problem(&r, RILL_SOFTMAX, 1, d, K, 1.5, &X, &y);
+                W = tu_random_weights(&r, nw, 0.4);
+                memcpy(W0, W, nw * sizeof *W);
+                int where = rl_row_step(RILL_SOFTMAX, d, K, W, X, y[0], rate, l2,
+                                        automatic ? 0.5 : 0.0, fit_intercept, next, &l);
+                ck_assert_msg(where == RL_ROW_IN_NEXT, "softmax row step d=%zu K=%zu: returned %d",
+                              d, K, where);
+                ck_assert_msg(memcmp(W, W0, nw * sizeof *W) == 0,
+                              "softmax row step d=%zu K=%zu: the weights changed", d, K);
+                long double *z = malloc(K * sizeof *z), mx = -INFINITY, sum = 0.0L, xx = 0.0L;
+                long double zabs = 0.0L, eta = rate;
+                for (size_t c = 0; c < K; c++) {
+                    long double zc = W0[c * stride + d], za = fabs(W0[c * stride + d]);
+                    for (size_t j = 0; j < d; j++) {
+                        zc += (long double)W0[c * stride + j] * X[j];
+                        za += fabsl((long double)W0[c * stride + j] * X[j]);
+                    }
+                    z[c] = zc;
+                    mx = zc > mx ? zc : mx;
+                    zabs = za > zabs ? za : zabs;
+                }
+                for (size_t c = 0; c < K; c++)
+                    sum += expl(z[c] - mx);
+                for (size_t j = 0; j < d; j++)
+                    xx += (long double)X[j] * X[j];
+                const size_t label = (size_t)y[0];
+                const long double lr = logl(sum) + mx - z[label];
+                if (automatic) {
+                    long double load = 0.5L * (eta * xx + eta) + l2 * eta;
+                    eta = load > 1.0L ? eta / load : eta;
+                }
+                /* the rounding of the sum of exps near 1 is absolute, and the scores' */
+                ck_assert_msg(fabsl(l - lr) <= 1e-12L * (fabsl(lr) + 1.0L + zabs),
+                              "softmax row step d=%zu K=%zu: loss %.17g vs %.17Lg", d, K, l, lr);
+                for (size_t c = 0; c < K; c++) {
+                    const long double rc = expl(z[c] - mx) / sum - (c == label ? 1.0L : 0.0L);
+                    for (size_t j = 0; j <= d; j++) {
+                        const long double wj = W0[c * stride + j], xj = j < d ? X[j] : 1.0L;
+                        const long double want = j < d ? wj * (1.0L - eta * l2) - eta * rc * xj
+                                                       : (fit_intercept ? wj - eta * rc : wj);
+                        /* r_c errs by about d eps times the largest sum |w x| */
+                        const long double scale = fabsl(j < d ? wj * (1.0L - eta * l2) : wj) +
+                                                  fabsl(eta * xj) * (fabsl(rc) + zabs + 1.0L);
+                        ck_assert_msg(fabsl(next[c * stride + j] - want) <= 1e-12L * scale,
+                                      "softmax row step d=%zu K=%zu variant %d: weight %zu of "
+                                      "class %zu = %.17g, reference %.17Lg",
+                                      d, K, variant, j, c, next[c * stride + j], want);
+                    }
+                }
+                /* refused: a NaN in the row, an overflowing step, too many classes */
+                const double x0 = X[0];
+                X[0] = NAN;
+                ck_assert_int_eq(rl_row_step(RILL_SOFTMAX, d, K, W, X, y[0], rate, l2, 0.0,
+                                             fit_intercept, next, &l), 0);
+                X[0] = 1e300; /* equal scores: r_y = 1/K - 1, and rate r_y x_0 overflows */
+                double *Wz = calloc(nw, sizeof *Wz);
+                ck_assert_int_eq(rl_row_step(RILL_SOFTMAX, d, K, Wz, X, y[0], 1e10, l2, 0.0,
+                                             fit_intercept, next, &l), 0);
+                for (size_t j = 0; j < nw; j++)
+                    ck_assert_msg(Wz[j] == 0.0 && !signbit(Wz[j]),
+                                  "softmax row step d=%zu K=%zu: a refused step changed weight "
+                                  "%zu", d, K, j);
+                free(Wz);
+                X[0] = x0;
+                if (K == RL_ROW_STEP_MAX_K) {
+                    double *W1 = tu_random_weights(&r, nw + stride, 0.4);
+                    ck_assert_int_eq(rl_row_step(RILL_SOFTMAX, d, K + 1, W1, X, y[0], rate, l2,
+                                                 0.0, fit_intercept, next, &l), 0);
+                    free(W1);
+                }
+                ck_assert_msg(memcmp(W, W0, nw * sizeof *W) == 0,
+                              "softmax row step d=%zu K=%zu: a refused step changed the weights",
+                              d, K);
+                free(z);
+                free(X);
+                free(y);
+                free(W);
+                free(W0);
+                free(next);
+            }
+#endif
 }
 END_TEST
 
@@ -501,10 +612,11 @@ START_TEST(test_kernel_avx2_bit_identical)
                               "vs %.17g, gradient max rel diff %g)",
                               tu_loss_name(loss), n, d, K, scales[sc], lb, la,
                               ref_max_rel_diff(gb, ga, nw, 1e-300));
-                if (loss != RILL_SOFTMAX) {
+                {
                     /* each version steps its own copy of the weights; cap 2: a weight near
-                     * DBL_MAX sends the step to next */
-                    const size_t bytes = (d + 1) * sizeof(double);
+                     * DBL_MAX sends the step to next (softmax steps always go there; more than
+                     * RL_ROW_STEP_MAX_K classes are refused by both) */
+                    const size_t bytes = nw * sizeof(double);
                     double *na = malloc(bytes), *nb = malloc(bytes);
                     double *wa = malloc(bytes), *wb = malloc(bytes);
                     for (int cap = 0; cap < 3; cap++) {
@@ -512,16 +624,16 @@ START_TEST(test_kernel_avx2_bit_identical)
                         if (cap == 2)
                             wa[0] = 1.5e308;
                         memcpy(wb, wa, bytes);
-                        int oa = rl_row_step(loss, d, wa, X, y[0], 0.3, 0.01, cap ? 0.25 : 0.0,
+                        int oa = rl_row_step(loss, d, k, wa, X, y[0], 0.3, 0.01, cap ? 0.25 : 0.0,
                                              1, na, &la);
-                        int ob = rl_row_step_avx2(loss, d, wb, X, y[0], 0.3, 0.01,
+                        int ob = rl_row_step_avx2(loss, d, k, wb, X, y[0], 0.3, 0.01,
                                                   cap ? 0.25 : 0.0, 1, nb, &lb);
                         const double *oa_w = oa == RL_ROW_IN_NEXT ? na : wa;
                         const double *ob_w = ob == RL_ROW_IN_NEXT ? nb : wb;
                         ck_assert_msg(oa == ob && (oa == 0 || (memcmp(&la, &lb, sizeof la) == 0 &&
                                                                memcmp(oa_w, ob_w, bytes) == 0)),
-                                      "avx2 row step %s d=%zu cap %d: not bit-identical",
-                                      tu_loss_name(loss), d, cap);
+                                      "avx2 row step %s d=%zu K=%zu cap %d: not bit-identical",
+                                      tu_loss_name(loss), d, K, cap);
                     }
                     free(na);
                     free(nb);
@@ -749,6 +861,7 @@ static Suite *gradient_suite(void)
     tcase_add_test(tc, test_kernel_blas_matches_portable);
     tcase_add_test(tc, test_kernel_dispatch);
     tcase_add_test(tc, test_row_step_matches_reference);
+    tcase_add_test(tc, test_row_step_softmax_matches_reference);
     tcase_add_test(tc, test_kernel_avx2_bit_identical);
     suite_add_tcase(s, tc);
     return s;
