@@ -358,7 +358,7 @@ int rill_model_load_alloc(rill_model **out, const void *buf, size_t size, const 
     o->phase = get_int(&r, OPT_FRESH, OPT_SEARCH);
     o->n_pairs = get_int(&r, 0, RILL_LBFGS_M);
     o->next_pair = get_int(&r, 0, RILL_LBFGS_M - 1);
-    o->n_backtracks = get_int(&r, 0, INT_MAX);
+    o->n_backtracks = get_int(&r, 0, RL_MAX_BACKTRACKS + 1); /* + 1: a stalled search */
     o->restarted = get_int(&r, 0, 1);
     o->applied = get_int(&r, 0, 1);
     o->converged = get_int(&r, 0, 1);
@@ -374,13 +374,14 @@ int rill_model_load_alloc(rill_model **out, const void *buf, size_t size, const 
     get_array(&r, o->rho, RILL_LBFGS_M, 0);
 
     /* arrays: the weights are finite (as set_weights and every step keep them); the AdaGrad
-     * sums are >= 0; the optimizer's work arrays may hold anything it left there */
+     * sums are >= 0; the optimizer's work arrays may hold anything it left there, except the
+     * previous point of the fixed-step mode (has_prev), which a divergence makes the weights */
     get_array(&r, m->w, nw, 1);
     get_array(&r, m->w_avg, nw, 1);
     get_array(&r, m->adagrad, nw, 2);
     get_array(&r, o->eval, nw, 0);
     get_array(&r, o->g_x, nw, 0);
-    get_array(&r, o->dir, nw, 0);
+    get_array(&r, o->dir, nw, o->has_prev); /* with has_prev, the point a divergence restores */
     get_array(&r, o->s, nw * RILL_LBFGS_M, 0);
     get_array(&r, o->y, nw * RILL_LBFGS_M, 0);
 

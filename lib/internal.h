@@ -21,6 +21,10 @@ enum opt_phase {
     OPT_SEARCH = 1  /* the evaluation point is a trial point x + alpha d */
 };
 
+/* Backtracks of one line search before its memory is dropped (or, after a restart, the
+ * search stalls); a saved model's count is at most one more. */
+#define RL_MAX_BACKTRACKS 40
+
 /* The batch optimizer's memory: L-BFGS / OWL-QN with a backtracking line search. */
 struct rl_opt {
     int phase;

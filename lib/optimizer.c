@@ -16,7 +16,6 @@
 #include "internal.h"
 
 #define RL_ARMIJO 1e-4
-#define RL_MAX_BACKTRACKS 40
 /* Objective changes below this (relative) are within the rounding of a sum of many losses. */
 #define RL_F_NOISE 1e-12
 

@@ -54,9 +54,10 @@ int rill_classify(const rill_model *m, const double *X, size_t n_rows, double *l
         rl_scores(m, w, X, n_rows, labels);
         if (!rl_all_finite(labels, n_rows))
             return RILL_EDATA;
-        if (m->loss == RILL_LOGISTIC)
+        if (m->loss == RILL_LOGISTIC) /* rill_predict's probability, so that the two agree
+                                        * where it rounds to 0.5 (scores just below 0) */
             for (size_t i = 0; i < n_rows; i++)
-                labels[i] = labels[i] >= 0.0 ? 1.0 : 0.0;
+                labels[i] = rl_sigmoid(labels[i]) >= 0.5 ? 1.0 : 0.0;
         return RILL_OK;
     }
     /* argmax of the scores, one row at a time (no scratch beyond one score). */

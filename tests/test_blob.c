@@ -616,6 +616,8 @@ START_TEST(test_fields_validated_behind_crc)
         {"n_pairs M + 1", OFF_N_PAIRS, F_U32, RILL_LBFGS_M + 1, 0, RILL_EFORMAT},
         {"next_pair M", OFF_NEXT_PAIR, F_U32, RILL_LBFGS_M, 0, RILL_EFORMAT},
         {"n_backtracks 2^31", OFF_N_BACKTRACKS, F_U32, UINT64_C(0x80000000), 0, RILL_EFORMAT},
+        {"n_backtracks INT_MAX", OFF_N_BACKTRACKS, F_U32, 0x7fffffff, 0, RILL_EFORMAT},
+        {"n_backtracks 42", OFF_N_BACKTRACKS, F_U32, 42, 0, RILL_EFORMAT},
         {"restarted 2", OFF_RESTARTED, F_U32, 2, 0, RILL_EFORMAT},
         {"applied 2", OFF_APPLIED, F_U32, 2, 0, RILL_EFORMAT},
         {"converged 2", OFF_CONVERGED, F_U32, 2, 0, RILL_EFORMAT},
@@ -627,7 +629,7 @@ START_TEST(test_fields_validated_behind_crc)
         {"AdaGrad sum < 0", (size_t)-2, F_F64, 0, -1.0, RILL_EFORMAT},
         /* accepted: in range, or the optimizer's work arrays (any bits it may leave there) */
         {"n_pairs M", OFF_N_PAIRS, F_U32, RILL_LBFGS_M, 0, RILL_OK},
-        {"n_backtracks 1000", OFF_N_BACKTRACKS, F_U32, 1000, 0, RILL_OK},
+        {"n_backtracks 41 (a stalled search)", OFF_N_BACKTRACKS, F_U32, 41, 0, RILL_OK},
         {"f_x inf", OFF_F_X, F_F64, 0, INFINITY, RILL_OK},
         {"eval NaN", (size_t)-3, F_F64, 0, NAN, RILL_OK},
         {"AdaGrad sum inf", (size_t)-2, F_F64, 0, INFINITY, RILL_OK},
@@ -670,6 +672,22 @@ START_TEST(test_fields_validated_behind_crc)
         else
             ck_assert_ptr_eq(c, sentinel);
         ck_assert_msg(cnt.live == 0, "%s: leaked", ed->name);
+    }
+    /* with has_prev = 1, dir is the previous point, which a divergence makes the weights:
+     * finite; otherwise any bits */
+    for (int k = 0; k < 3; k++) {
+        memcpy(e, b, size);
+        ref_wr_u32(e + OFF_HAS_PREV, k > 0);
+        ref_wr_f64(e + OFF_ARRAY(5, nw), k == 1 ? 0.25 : NAN);
+        ref_reseal(e, size);
+        c = sentinel;
+        const int want = k == 2 ? RILL_EFORMAT : RILL_OK;
+        const int rc = rill_model_load_alloc(&c, e, size, &a);
+        ck_assert_msg(rc == want, "has_prev %d, dir[0] %g: load = %d, expected %d", k > 0,
+                      k == 1 ? 0.25 : NAN, rc, want);
+        if (rc == RILL_OK)
+            rill_model_free(c);
+        ck_assert_msg(cnt.live == 0, "has_prev %d: leaked", k > 0);
     }
     /* the total-size field that disagrees with the length, even resealed */
     memcpy(e, b, size);

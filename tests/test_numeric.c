@@ -367,6 +367,27 @@ END_TEST
 
 /* A score that overflows (finite weights and features whose product does not fit) is
  * refused by predict and classify: no NaN or infinite output. */
+/* rill_classify's logistic labels follow rill_predict's probability, P >= 0.5 is 1, also for
+ * scores just below 0 whose probability rounds to 0.5, and for every score of a sweep. */
+START_TEST(test_logistic_classify_agrees_with_predict)
+{
+    rill_model *m = NULL;
+    double x = 1.0, p, lab;
+    ck_assert_int_eq(rill_model_new(&m, RILL_LOGISTIC, 1, 2), RILL_OK);
+    const double scores[] = {-1e-20, -0x1p-54, -0x1p-53, -0x1p-52, -1e-300, -0.0, 0.0,
+                             1e-300, 1e-20,   -1e-10,   -1.0,     1.0,      -37.0, 37.0};
+    for (size_t i = 0; i < sizeof scores / sizeof scores[0]; i++) {
+        const double w[2] = {0.0, scores[i]}; /* the score is the intercept */
+        ck_assert_int_eq(rill_model_set_weights(m, w, 2), RILL_OK);
+        ck_assert_int_eq(rill_predict(m, &x, 1, &p), RILL_OK);
+        ck_assert_int_eq(rill_classify(m, &x, 1, &lab), RILL_OK);
+        ck_assert_msg(lab == (p >= 0.5 ? 1.0 : 0.0),
+                      "score %a: rill_predict %.17g, rill_classify %g", scores[i], p, lab);
+    }
+    rill_model_free(m);
+}
+END_TEST
+
 START_TEST(test_predict_overflowing_score)
 {
     const int loss = losses[_i];
@@ -526,6 +547,7 @@ static Suite *numeric_suite(void)
     tcase_add_test(tc, test_logistic_huge_logits);
     tcase_add_test(tc, test_softmax_huge_logits);
     tcase_add_loop_test(tc, test_predict_overflowing_score, 0, 3);
+    tcase_add_test(tc, test_logistic_classify_agrees_with_predict);
     tcase_add_test(tc, test_adagrad_zero_gradient_huge_rate);
     tcase_add_test(tc, test_automatic_rate_huge_l2);
     tcase_add_test(tc, test_apply_non_finite_sums);
