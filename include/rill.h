@@ -357,10 +357,14 @@ RILL_API int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows
  * every batch_rows rows of the stream, however the rows are chunked across pushes.
  * STEP: each completed micro-batch makes one rill_step. PASS: each completed micro-batch adds
  * its loss and gradient sums. EXACT: each completed micro-batch's centred moments are merged.
- * Returns RILL_OK; RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE (n_rows x n_features doubles
- * overflow size_t); RILL_EDATA; RILL_EDIVERGED (STEP: the steps before stay
- * applied, the failing one is not); RILL_ESTATE (the model's batch-optimizer state was
- * changed under a PASS stream holding sums).
+ * A progress callback that returns nonzero stops the push after that micro-batch: the push
+ * returns RILL_OK, RILL_STAT_STOPPED reads 1, and the push's later rows are not taken (push
+ * them again to go on; the stream's rows count only the rows taken).
+ * Returns RILL_OK; RILL_EINVAL (NULL, n_rows 0; STEP with RILL_SCHEDULE_OPTIMAL and
+ * RILL_L2 = 0, before any row is taken; EXACT with RILL_L1 > 0); RILL_ERANGE (n_rows x
+ * n_features doubles overflow size_t); RILL_EDATA; RILL_EDIVERGED (STEP: the steps before
+ * stay applied, the failing one and the push's later rows are not taken); RILL_ESTATE (the
+ * model's batch-optimizer state was changed under a PASS stream holding sums).
  */
 RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_rows);
 /*
@@ -369,10 +373,12 @@ RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, 
  * EXACT: solves the ridge problem on the rows pushed since the last flush (intercept
  * unpenalized), sets the weights. Afterwards the stream holds nothing; it can be reused.
  * Flushing an empty stream is RILL_OK and does nothing.
- * Returns RILL_OK; RILL_EINVAL; RILL_EDATA (EXACT: singular without RILL_L2 > 0, or
+ * Returns RILL_OK; RILL_EINVAL (NULL; EXACT with RILL_L1 > 0, set while a refused flush had
+ * released the model: the moments are kept); RILL_EDATA (EXACT: numerically singular, or
  * moments that overflow; the weights are kept, and so are the stream's moments, with the
- * model released: set RILL_L2 > 0 and flush again to solve without pushing the rows again);
- * RILL_EDIVERGED; RILL_ESTATE.
+ * model released: set RILL_L2 > 0, or a larger one, and flush again to solve without pushing
+ * the rows again); RILL_EDIVERGED (STEP: the last micro-batch's step is not taken);
+ * RILL_ESTATE.
  */
 RILL_API int rill_stream_flush(rill_stream *s);
 /* Frees the stream, dropping anything unflushed (its model stays usable). NULL is a no-op. */
@@ -423,7 +429,8 @@ RILL_API int rill_stream_init_static(rill_stream **out, void *buf, size_t size, 
 /*
  * Sets a callback run after each epoch of rill_fit and after each micro-batch of a stream.
  * It may call only const functions on the model (read statistics with rill_model_get). A
- * nonzero return stops training: the call returns RILL_OK and RILL_STAT_STOPPED reads 1.
+ * nonzero return stops training: the call returns RILL_OK and RILL_STAT_STOPPED reads 1 (a
+ * stream push then leaves its later rows untaken, see rill_stream_push).
  * The callback must not unwind (no longjmp, C++ exception or Rust panic across it).
  * user is passed to fn unchanged (rill never dereferences or frees it). rill_model_clone copies
  * the callback; a saved model does not keep it. fn NULL removes the callback.

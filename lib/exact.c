@@ -83,18 +83,18 @@ void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb
 }
 
 /* In-place Cholesky of the upper triangle (A = U'U); 0 if A is not numerically positive
- * definite relative to its largest diagonal. */
+ * definite: a pivot, the part of column j's diagonal not explained by the columns before it,
+ * at most 1e-13 of that diagonal (the column is then collinear with them to about 13 digits;
+ * 0 for a zero diagonal). Each column against its own scale, so that features in different
+ * units (scaling a column scales its diagonal and its pivot alike) are judged alike. */
 static int cholesky_upper(double *A, size_t d)
 {
-    double max_diag = 0.0;
-    for (size_t j = 0; j < d; j++)
-        max_diag = fmax(max_diag, A[j * d + j]);
-    const double floor_pivot = 1e-13 * max_diag;
     for (size_t j = 0; j < d; j++) {
-        double s = A[j * d + j];
+        const double diag = A[j * d + j];
+        double s = diag;
         for (size_t k = 0; k < j; k++)
             s -= A[k * d + j] * A[k * d + j];
-        if (!(s > floor_pivot))
+        if (!(s > 1e-13 * diag))
             return 0;
         const double u = sqrt(s);
         A[j * d + j] = u;

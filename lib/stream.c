@@ -322,6 +322,7 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
     if (lazy && s->mode == RILL_STREAM_PASS && snap.weight_sum > 0.0) /* free while sums are held */
         memcpy(s->m->scratch, s->grad_sum, s->m->n_weights * sizeof(double));
     size_t i = 0;
+    int applied = 0; /* a micro-batch of this push ran */
     while (i < n_rows) {
         int rc = RILL_OK, ran = 0;
         if (s->buffered == 0 && s->mode != RILL_STREAM_EXACT && n_rows - i >= s->batch_rows) {
@@ -354,7 +355,22 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
             s->rows_pushed += i;
             s->buffered = 0;
             set_holds(s, s->weight_sum > 0.0 || s->mo.n > 0.0);
+            if (!applied) /* the model is as it was, RILL_STAT_STOPPED included */
+                s->m->stat_stopped = stopped0;
+            if (rc == RILL_EDIVERGED)
+                rl_fail(s->m, rc, applied ? "rill_stream_push: a micro-batch's step gave "
+                                            "non-finite weights or loss and was not taken; the "
+                                            "micro-batches before it in this push were"
+                                          : "rill_stream_push: the step gave non-finite weights "
+                                            "or loss; model unchanged");
             return rc;
+        }
+        applied |= ran;
+        if (ran && s->m->stat_stopped) { /* the progress callback asked to stop: the push's
+                                          * rows after this micro-batch are not taken */
+            s->rows_pushed += i;
+            set_holds(s, s->weight_sum > 0.0 || s->mo.n > 0.0);
+            return RILL_OK;
         }
     }
     s->rows_pushed += n_rows;
@@ -392,10 +408,11 @@ int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_
         rc = rl_check_data(m, "rill_stream_push", X, y, lazy, s->rows_pushed);
     if (rc)
         return rc;
-    if (s->mode == RILL_STREAM_STEP && n_rows >= s->batch_rows - s->buffered &&
-        rl_check_schedule(m, "rill_stream_push: a step would run, and RILL_SCHEDULE_OPTIMAL "
-                             "needs RILL_L2 > 0"))
-        return RILL_EINVAL; /* refused before any row is taken */
+    /* refused before any row is taken, even rows that would only be buffered: the model is
+     * frozen while the stream holds them, and their step would be refused */
+    if (s->mode == RILL_STREAM_STEP &&
+        rl_check_schedule(m, "rill_stream_push: RILL_SCHEDULE_OPTIMAL needs RILL_L2 > 0"))
+        return RILL_EINVAL;
     const int stopped0 = m->stat_stopped;
     m->stat_stopped = 0;
     return push_rows(s, X, y, n_rows, lazy, stopped0);
@@ -409,8 +426,15 @@ int rill_stream_flush(rill_stream *s)
     rl_clear_error(m);
     if (m->busy_streams > (size_t)s->holds)
         return rl_model_frozen(m, "rill_stream_flush");
+    /* RILL_L1 set after a refused flush released the model (a push refuses it) */
+    if (s->mode == RILL_STREAM_EXACT && m->l1 > 0.0 && (s->buffered > 0 || s->mo.n > 0.0))
+        return rl_fail(m, RILL_EINVAL, "rill_stream_flush: RILL_STREAM_EXACT cannot take "
+                                       "RILL_L1; set it to 0 and flush again");
     int rc = run_batch(s, 1);
     s->buffered = 0;
+    if (rc == RILL_EDIVERGED)
+        rl_fail(m, rc, "rill_stream_flush: the last micro-batch's step gave non-finite weights "
+                       "or loss and was not taken");
     if (rc == RILL_OK && s->mode == RILL_STREAM_PASS && s->weight_sum > 0.0) {
         rc = rl_apply(m, s->grad_sum, s->loss_sum, s->weight_sum);
         s->weight_sum = 0.0;
@@ -422,9 +446,14 @@ int rill_stream_flush(rill_stream *s)
          * flush again without pushing the rows again. */
         if (rc) {
             set_holds(s, 0);
-            return rl_fail(m, rc, "rill_stream_flush: the least-squares problem is singular "
-                                  "(collinear or constant features); set RILL_L2 > 0 and "
-                                  "flush again");
+            return rl_fail(m, rc, m->l2 > 0.0
+                                      ? "rill_stream_flush: the least-squares problem is "
+                                        "numerically singular even with this RILL_L2 "
+                                        "(collinear or constant features); raise RILL_L2 and "
+                                        "flush again"
+                                      : "rill_stream_flush: the least-squares problem is "
+                                        "singular (collinear or constant features); set "
+                                        "RILL_L2 > 0 and flush again");
         }
         if (!rl_all_finite(sol, d + 1) || !isfinite(obj)) {
             set_holds(s, 0);

@@ -349,7 +349,13 @@ START_TEST(test_optimal_refused_before_any_change)
     b1 = saved(m, &n1);
     ck_assert_msg(n0 == n1 && memcmp(b0, b1, n0) == 0, "refused push changed the model");
     free(b1);
-    ck_assert_int_eq(rill_stream_push(s, X, y, 1), RILL_OK); /* buffers only: no step */
+    /* rows that would only be buffered are refused too: the stream would hold them (the model
+     * frozen, L2 not settable) and their step would be refused at the flush */
+    ck_assert_int_eq(rill_stream_push(s, X, y, 1), RILL_EINVAL);
+    b1 = saved(m, &n1);
+    ck_assert_msg(n0 == n1 && memcmp(b0, b1, n0) == 0, "refused push changed the model");
+    free(b1);
+    tu_set_param(m, RILL_L2, 0.01); /* the stream holds nothing: the model can be set */
     rill_stream_free(s);
     free(b0);
     rill_model_free(m);

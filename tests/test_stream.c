@@ -374,6 +374,17 @@ static int ridge_ge(const double *X, const double *y, size_t n, size_t d, double
         for (k = 0; k <= d; k++)
             A[j * (d + 1) + k] /= (long double)n;
         A[j * (d + 1) + j] += (long double)l2;
+    }
+    /* equilibrated (unit diagonal: column j in units of sqrt(A_jj)), so that the pivot test
+     * judges features on different scales alike; w_j is divided back at the end */
+    long double *eq = calloc(d, sizeof *eq);
+    ck_assert(eq != NULL);
+    for (j = 0; j < d; j++)
+        eq[j] = A[j * (d + 1) + j] > 0.0L ? sqrtl(A[j * (d + 1) + j]) : 1.0L;
+    for (j = 0; j < d; j++) {
+        for (k = 0; k < d; k++)
+            A[j * (d + 1) + k] /= eq[j] * eq[k];
+        A[j * (d + 1) + d] /= eq[j];
         if (fabsl(A[j * (d + 1) + j]) > scale)
             scale = fabsl(A[j * (d + 1) + j]);
     }
@@ -407,6 +418,7 @@ static int ridge_ge(const double *X, const double *y, size_t n, size_t d, double
             w[i] = t / A[i * (d + 1) + i];
         }
         for (j = 0; j < d; j++) {
+            w[j] /= eq[j];
             W[j] = (double)w[j];
             b -= mx[j] * w[j];
         }
@@ -415,6 +427,7 @@ static int ridge_ge(const double *X, const double *y, size_t n, size_t d, double
     }
     free(A);
     free(mx);
+    free(eq);
     return rc;
 }
 
@@ -501,6 +514,25 @@ START_TEST(test_exact_offset_data)
         y[i] += 1e3;
     check_exact("random offset 1e4", X, y, n, d, 0.0, 16);
     check_exact("random offset 1e4", X, y, n, d, 1e-2, 33);
+    free(X);
+    free(y);
+}
+END_TEST
+
+/* Features on very different scales (a column in units of 1e7 beside a 0/1 indicator) are
+ * not singular: the solve judges each column against its own scale. */
+START_TEST(test_exact_mixed_scales)
+{
+    const size_t n = 40, d = 3;
+    double *X = malloc(n * d * sizeof *X), *y = malloc(n * sizeof *y);
+    for (size_t i = 0; i < n; i++) {
+        X[i * d] = 1e7 * (double)(i + 1);
+        X[i * d + 1] = (double)(i % 2);
+        X[i * d + 2] = 1e-6 * (double)((7 * i) % 5);
+        y[i] = 1e-7 * X[i * d] + 3.0 * X[i * d + 1] + 2e5 * X[i * d + 2] + 0.01 * (double)((3 * i) % 4);
+    }
+    check_exact("mixed scales", X, y, n, d, 0.0, 8);
+    check_exact("mixed scales", X, y, n, d, 1e-6, 8);
     free(X);
     free(y);
 }
@@ -642,6 +674,28 @@ START_TEST(test_exact_l1_set_later)
     rill_model_free(m);
     free(w0);
     ref_data_free(&D);
+
+    /* set while a refused flush had released the model (singular: a constant column) */
+    const double Xc[8] = {1.0, 5.0, 2.0, 5.0, 3.0, 5.0, 4.0, 5.0}, yc[4] = {1.0, 2.0, 2.5, 4.0};
+    m = tu_new_model(RILL_SQUARED, 2, 0);
+    s = new_stream(m, 4, RILL_STREAM_EXACT);
+    ck_assert_int_eq(rill_stream_push(s, Xc, yc, 4), RILL_OK);
+    ck_assert_int_eq(rill_stream_flush(s), RILL_EDATA);
+    ck_assert_int_eq(rill_model_set(m, RILL_L1, 0.5), RILL_OK);
+    ck_assert_int_eq(rill_model_set(m, RILL_L2, 0.01), RILL_OK);
+    w0 = tu_get_weights(m);
+    ck_assert_msg(rill_stream_flush(s) == RILL_EINVAL,
+                  "an EXACT flush with RILL_L1 set after a refused flush solved ridge");
+    w = tu_get_weights(m);
+    ck_assert_msg(memcmp(w, w0, 3 * sizeof *w) == 0, "the refused flush changed the weights");
+    free(w);
+    /* the moments were kept: without L1 the flush solves the ridge problem on the rows */
+    ck_assert_int_eq(rill_model_set(m, RILL_L1, 0.0), RILL_OK);
+    ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
+    ck_assert(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0);
+    rill_stream_free(s);
+    rill_model_free(m);
+    free(w0);
 }
 END_TEST
 
@@ -1870,6 +1924,110 @@ START_TEST(test_progress_stochastic_and_streams)
 }
 END_TEST
 
+/* A progress callback that returns nonzero stops a push after that micro-batch: the push
+ * returns RILL_OK with RILL_STAT_STOPPED 1, and its later rows are not taken, so pushing them
+ * again continues the stream exactly (the same bits as a push that never stopped). */
+START_TEST(test_stream_push_stops)
+{
+    ref_rng r;
+    double *X, *y;
+    const size_t n = 100, d = 3, b = 10;
+    static const int modes[] = {RILL_STREAM_STEP, RILL_STREAM_PASS, RILL_STREAM_EXACT};
+    ref_rng_seed(&r, 11);
+    ref_random_problem(&r, REF_SQUARED, n, d, 0, 1.0, &X, &y);
+    for (int mi = 0; mi < 3; mi++)
+        for (size_t first = 0; first < 2; first++) { /* 0 or 4 rows buffered before */
+            const size_t pre = first ? 4 : 0;
+            rill_model *a = tu_new_model(RILL_SQUARED, d, 0), *c = tu_new_model(RILL_SQUARED, d, 0);
+            tu_set_param(a, RILL_L2, 1e-3);
+            tu_set_param(c, RILL_L2, 1e-3);
+            rill_stream *sa = new_stream(a, b, modes[mi]), *sc = new_stream(c, b, modes[mi]);
+            prog pr;
+            memset(&pr, 0, sizeof pr);
+            pr.stop_at = 3;
+            rill_model_set_progress(a, on_progress, &pr);
+            if (pre)
+                push_ok(sa, a, X, y, pre, mode_name(modes[mi]));
+            push_ok(sa, a, X + pre * d, y + pre, n - pre, mode_name(modes[mi]));
+            ck_assert_msg(pr.calls == 3 && tu_get_param(a, RILL_STAT_STOPPED) == 1.0,
+                          "%s: the callback stopped at its 3rd call, yet %d calls, STOPPED %g",
+                          mode_name(modes[mi]), pr.calls, tu_get_param(a, RILL_STAT_STOPPED));
+            if (modes[mi] == RILL_STREAM_STEP)
+                ck_assert_msg(tu_get_param(a, RILL_STAT_ROWS) == 3.0 * b,
+                              "STEP stopped after 3 micro-batches: RILL_STAT_ROWS %g",
+                              tu_get_param(a, RILL_STAT_ROWS));
+            /* the rest of the rows, then flush; c takes them all in one push */
+            rill_model_set_progress(a, NULL, NULL);
+            push_ok(sa, a, X + 3 * b * d, y + 3 * b, n - 3 * b, mode_name(modes[mi]));
+            ck_assert_msg(tu_get_param(a, RILL_STAT_STOPPED) == 0.0,
+                          "%s: the next push left RILL_STAT_STOPPED set", mode_name(modes[mi]));
+            flush_ok(sa, a, mode_name(modes[mi]));
+            push_ok(sc, c, X, y, n, mode_name(modes[mi]));
+            flush_ok(sc, c, mode_name(modes[mi]));
+            double *wa = tu_get_weights(a), *wc = tu_get_weights(c);
+            ck_assert_msg(memcmp(wa, wc, (d + 1) * sizeof *wa) == 0,
+                          "%s (%zu rows buffered first): a stopped push continued differs from "
+                          "one push", mode_name(modes[mi]), pre);
+            free(wa);
+            free(wc);
+            rill_stream_free(sa);
+            rill_stream_free(sc);
+            rill_model_free(a);
+            rill_model_free(c);
+        }
+    free(X);
+    free(y);
+}
+END_TEST
+
+/* STEP pushes that the schedule refuses (OPTIMAL without L2) take no row, also when no step
+ * would run yet: buffered rows would freeze the model, and their step would be refused. A
+ * push whose first micro-batch diverges leaves RILL_STAT_STOPPED as it was and names
+ * rill_stream_push. */
+START_TEST(test_step_push_refusals_keep_state)
+{
+    const size_t d = 2;
+    double X[6] = {1.0, 0.5, -0.5, 2.0, 0.25, -1.0}, y[3] = {1.0, -1.0, 0.5};
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_OPTIMAL);
+    rill_stream *s = new_stream(m, 10, RILL_STREAM_STEP);
+    ck_assert_int_eq(rill_stream_push(s, X, y, 3), RILL_EINVAL);
+    ck_assert_msg(strstr(rill_model_error(m), "rill_stream_push") != NULL,
+                  "error \"%s\" does not name rill_stream_push", rill_model_error(m));
+    /* nothing was taken: the model can be set, and the rows then step */
+    ck_assert_int_eq(rill_model_set(m, RILL_L2, 0.1), RILL_OK);
+    ck_assert_int_eq(rill_stream_push(s, X, y, 3), RILL_OK);
+    ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
+    ck_assert(tu_get_param(m, RILL_STAT_ROWS) == 3.0);
+    rill_stream_free(s);
+    rill_model_free(m);
+
+    /* RILL_STAT_STOPPED = 1 (a stopped fit) survives a push whose only step diverges */
+    int calls = 0;
+    double big[2] = {1e200, 1e200}, one = 1.0;
+    m = tu_new_model(RILL_SQUARED, d, 0);
+    ck_assert_int_eq(rill_model_set_progress(m, stop_always, &calls), RILL_OK);
+    ck_assert_int_eq(rill_fit(m, X, y, 3), RILL_OK);
+    ck_assert(tu_get_param(m, RILL_STAT_STOPPED) == 1.0);
+    ck_assert_int_eq(rill_model_set_progress(m, NULL, NULL), RILL_OK);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+    tu_set_param(m, RILL_LEARNING_RATE, 1e300);
+    double *w0 = tu_get_weights(m), *w1;
+    s = new_stream(m, 1, RILL_STREAM_STEP);
+    ck_assert_int_eq(rill_stream_push(s, big, &one, 1), RILL_EDIVERGED);
+    ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 1.0,
+                  "a push whose step diverged cleared RILL_STAT_STOPPED");
+    ck_assert_msg(strstr(rill_model_error(m), "rill_stream_push") != NULL,
+                  "error \"%s\" does not name rill_stream_push", rill_model_error(m));
+    w1 = tu_get_weights(m);
+    ck_assert_msg(memcmp(w0, w1, (d + 1) * sizeof *w0) == 0, "a diverged push changed weights");
+    free(w0);
+    free(w1);
+    rill_stream_free(s);
+    rill_model_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ suite */
 
 static Suite *stream_suite(void)
@@ -1889,6 +2047,7 @@ static Suite *stream_suite(void)
     tc = tcase_create("exact");
     tcase_add_test(tc, test_exact_equals_ridge);
     tcase_add_test(tc, test_exact_offset_data);
+    tcase_add_test(tc, test_exact_mixed_scales);
     tcase_add_test(tc, test_exact_errors);
     tcase_add_test(tc, test_exact_fixed_intercept);
     tcase_add_test(tc, test_exact_l1_set_later);
@@ -1920,6 +2079,8 @@ static Suite *stream_suite(void)
     tc = tcase_create("progress");
     tcase_add_test(tc, test_progress_batch_fit);
     tcase_add_test(tc, test_progress_stochastic_and_streams);
+    tcase_add_test(tc, test_stream_push_stops);
+    tcase_add_test(tc, test_step_push_refusals_keep_state);
     suite_add_tcase(s, tc);
     return s;
 }
