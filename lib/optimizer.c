@@ -322,8 +322,11 @@ static int apply_sums(rill_model *m, const double *grad_sum, double loss_sum, do
         accept(m, f, f_smooth, g);
         pseudo_gradient(m, m->w, g, pg);
         o->restarted = 0;
-        if (check_converged(m, pg))
+        if (check_converged(m, pg)) { /* evaluate at the accepted point from now on: a further
+                                       * apply is not a step (RILL_STAT_STEPS) */
+            o->phase = OPT_FRESH;
             return RILL_OK;
+        }
         start_search(m, pg);
         return RILL_OK;
     }

@@ -35,6 +35,42 @@ static void problem(size_t n, size_t d, double **X, double **y)
 }
 
 /* Fixed-step batch-fit: w <- w - eta (mean gradient + l2 w) until ||g||_inf <= tol max(1, g0). */
+/* Once the batch optimizer has converged, further applies at the same data evaluate at the
+ * accepted weights and are not steps: the weights, RILL_STAT_STEPS and RILL_STAT_CONVERGED
+ * stay as they are (only RILL_STAT_EPOCHS counts the evaluations). */
+START_TEST(test_applies_after_convergence_are_not_steps)
+{
+    ref_rng r;
+    double *X, *y;
+    const size_t n = 60, d = 4;
+    ref_rng_seed(&r, 41);
+    ref_random_problem(&r, REF_LOGISTIC, n, d, 2, 1.0, &X, &y);
+    rill_model *m = tu_new_model(RILL_LOGISTIC, d, 2);
+    tu_set_param(m, RILL_L2, 1e-2);
+    tu_set_param(m, RILL_TOL, 1e-8);
+    ck_assert_int_eq(rill_fit(m, X, y, n), RILL_OK);
+    ck_assert(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0);
+    const double steps = tu_get_param(m, RILL_STAT_STEPS);
+    double *w0 = tu_get_weights(m), g[5], l;
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(rill_gradient(m, X, y, n, g, &l), RILL_OK);
+        ck_assert_int_eq(rill_apply_gradient(m, g, l, (double)n), RILL_OK);
+    }
+    double *w1 = tu_get_weights(m);
+    ck_assert_msg(memcmp(w0, w1, (d + 1) * sizeof *w0) == 0, "applies after convergence moved "
+                                                              "the weights");
+    ck_assert_msg(tu_get_param(m, RILL_STAT_STEPS) == steps,
+                  "RILL_STAT_STEPS %g after three applies at the optimum, %g before",
+                  tu_get_param(m, RILL_STAT_STEPS), steps);
+    ck_assert(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0);
+    free(w0);
+    free(w1);
+    free(X);
+    free(y);
+    rill_model_free(m);
+}
+END_TEST
+
 START_TEST(test_fixed_step_converges_to_ridge)
 {
     const size_t n = 60, d = 3;
@@ -465,6 +501,7 @@ static Suite *optimizer_suite(void)
     Suite *s = suite_create("optimizer");
     TCase *tc = tcase_create("paths");
     tcase_add_test(tc, test_fixed_step_converges_to_ridge);
+    tcase_add_test(tc, test_applies_after_convergence_are_not_steps);
     tcase_add_test(tc, test_fixed_step_overflow_refused);
     tcase_add_test(tc, test_constant_schedule_without_rate_is_lbfgs);
     tcase_add_test(tc, test_indefinite_memory_still_converges);
