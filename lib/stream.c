@@ -233,6 +233,11 @@ void rill_stream_free(rill_stream *s)
     rl_free(&a, s, s->alloc_size);
 }
 
+/* The detail of a STEP micro-batch whose step failed (after the call's name). */
+#define RL_STEP_NOT_TAKEN                                                                     \
+    "a micro-batch's step gave non-finite weights or loss and was not taken (the ones "      \
+    "before it were)"
+
 /* Runs one micro-batch of nb rows: the buffer, or (STEP, PASS) a whole micro-batch still in
  * the caller's array. notify: call the progress callback (not yet for a micro-batch whose rows
  * are still to be settled, see settle_lazy). */
@@ -358,11 +363,7 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
             if (!applied) /* the model is as it was, RILL_STAT_STOPPED included */
                 s->m->stat_stopped = stopped0;
             if (rc == RILL_EDIVERGED)
-                rl_fail(s->m, rc, applied ? "rill_stream_push: a micro-batch's step gave "
-                                            "non-finite weights or loss and was not taken; the "
-                                            "micro-batches before it in this push were"
-                                          : "rill_stream_push: the step gave non-finite weights "
-                                            "or loss; model unchanged");
+                rl_fail_call(s->m, rc, "rill_stream_push", RL_STEP_NOT_TAKEN);
             return rc;
         }
         applied |= ran;
@@ -433,8 +434,7 @@ int rill_stream_flush(rill_stream *s)
     int rc = run_batch(s, 1);
     s->buffered = 0;
     if (rc == RILL_EDIVERGED)
-        rl_fail(m, rc, "rill_stream_flush: the last micro-batch's step gave non-finite weights "
-                       "or loss and was not taken");
+        rl_fail_call(m, rc, "rill_stream_flush", RL_STEP_NOT_TAKEN);
     if (rc == RILL_OK && s->mode == RILL_STREAM_PASS && s->weight_sum > 0.0) {
         rc = rl_apply(m, s->grad_sum, s->loss_sum, s->weight_sum);
         s->weight_sum = 0.0;
@@ -446,14 +446,9 @@ int rill_stream_flush(rill_stream *s)
          * flush again without pushing the rows again. */
         if (rc) {
             set_holds(s, 0);
-            return rl_fail(m, rc, m->l2 > 0.0
-                                      ? "rill_stream_flush: the least-squares problem is "
-                                        "numerically singular even with this RILL_L2 "
-                                        "(collinear or constant features); raise RILL_L2 and "
-                                        "flush again"
-                                      : "rill_stream_flush: the least-squares problem is "
-                                        "singular (collinear or constant features); set "
-                                        "RILL_L2 > 0 and flush again");
+            return rl_fail(m, rc, "rill_stream_flush: the least-squares problem is "
+                                  "numerically singular (collinear or constant features); set "
+                                  "RILL_L2 > 0, or a larger one, and flush again");
         }
         if (!rl_all_finite(sol, d + 1) || !isfinite(obj)) {
             set_holds(s, 0);
