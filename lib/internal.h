@@ -250,8 +250,11 @@ int rl_model_frozen(rill_model *m, const char *call);
 /* ---- stochastic steps (step.c) */
 int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows);
 int rl_check_schedule(rill_model *m, const char *why);
-int rl_check_rows(rill_model *m, const char *call, const double *X, const double *y,
-                  size_t n_rows);
+/* The checks of a call that takes (X, y, n_rows), except the scan of X for NaN/Inf (the
+ * caller's kernel finds them, and then rl_check_data names the row): the arguments, the model
+ * not frozen, the labels. */
+int rl_check_args_labels(rill_model *m, const char *call, const double *X, const double *y,
+                         size_t n_rows);
 
 /* ---- streams (stream.c) */
 int rl_stream_init(rill_stream *s, rill_model *m, size_t batch_rows, int mode);

@@ -425,21 +425,38 @@ int rill_apply_gradient(rill_model *m, const double *grad_sum, double loss_sum, 
     return rc;
 }
 
-/* Batch-fit: the loop every driver runs, over in-memory rows. */
+/* Batch-fit: the loop every driver runs, over in-memory rows whose labels are valid. X is
+ * not scanned for NaN/Inf first: they make the first epoch's loss (or, through a BLAS that
+ * skips zero weights, its gradient) non-finite, and only then is X scanned, to refuse the call
+ * with the row and column before anything changed. Each row is read once per epoch. */
 int rl_fit_batch(rill_model *m, const double *X, const double *y, size_t n_rows)
 {
     struct rl_parts parts;
     if (rl_parts_open(m, n_rows, 1, &parts))
         return rl_fail(m, RILL_ENOMEM, "rill_fit: no memory for the threads' gradient sums");
+    /* the first epoch's sums, at the weights: the evaluation point once the memory is reset */
+    const size_t nw = m->n_weights;
+    double loss_sum = 0.0;
+    memset(m->grad_sums, 0, nw * sizeof(double));
+    rl_parts_sums(m, &parts, m->w, X, y, n_rows, m->grad_sums, &loss_sum);
+    if (!isfinite(loss_sum) || !rl_all_finite(m->grad_sums, nw)) {
+        int rc = rl_check_data(m, "rill_fit", X, y, n_rows, 0);
+        if (rc) {
+            rl_parts_close(m, &parts);
+            return rc;
+        }
+    }
     m->stat_stopped = 0;
     rl_opt_reset(m);
     m->opt.stale = 0;
     m->stat_epochs = 0.0;
     m->stat_converged = 0;
     for (double epoch = 0.0; epoch < m->max_epochs; epoch += 1.0) {
-        double loss_sum = 0.0;
-        memset(m->grad_sums, 0, m->n_weights * sizeof(double));
-        rl_parts_sums(m, &parts, rl_eval_point(m), X, y, n_rows, m->grad_sums, &loss_sum);
+        if (epoch > 0.0) {
+            loss_sum = 0.0;
+            memset(m->grad_sums, 0, nw * sizeof(double));
+            rl_parts_sums(m, &parts, rl_eval_point(m), X, y, n_rows, m->grad_sums, &loss_sum);
+        }
         int rc = rl_apply(m, m->grad_sums, loss_sum, (double)n_rows);
         if (rc) { /* rl_apply fails with RILL_EDIVERGED only */
             rl_parts_close(m, &parts);

@@ -261,11 +261,14 @@ static int check_args(rill_model *m, const char *call, const double *X, const do
     return rl_model_frozen(m, call);
 }
 
-int rl_check_rows(rill_model *m, const char *call, const double *X, const double *y,
-                  size_t n_rows)
+int rl_check_args_labels(rill_model *m, const char *call, const double *X, const double *y,
+                         size_t n_rows)
 {
     int rc = check_args(m, call, X, y, n_rows);
-    return rc ? rc : rl_check_data(m, call, X, y, n_rows, 0);
+    if (rc)
+        return rc;
+    /* a bad label: the whole check, so that the first bad row is the one reported */
+    return rl_labels_ok(m, y, n_rows) ? RILL_OK : rl_check_data(m, call, X, y, n_rows, 0);
 }
 
 /* rl_labels_ok for one label: finite for least squares, 0 or 1 for logistic, a class index
@@ -292,10 +295,6 @@ int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows)
         return RILL_OK;
     }
     /* rl_check_rows without the scan of X, which step_rows does only when needed */
-    int rc = check_args(m, "rill_step", X, y, n_rows);
-    if (rc)
-        return rc;
-    if (!rl_labels_ok(m, y, n_rows))
-        return rl_check_data(m, "rill_step", X, y, n_rows, 0);
-    return step_rows(m, X, y, n_rows, "rill_step");
+    int rc = rl_check_args_labels(m, "rill_step", X, y, n_rows);
+    return rc ? rc : step_rows(m, X, y, n_rows, "rill_step");
 }

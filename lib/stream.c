@@ -530,17 +530,19 @@ int rill_fit(rill_model *m, const double *X, const double *y, size_t n_rows)
 {
     if (!m)
         return RILL_EINVAL;
-    int rc = rl_check_rows(m, "rill_fit", X, y, n_rows);
+    int rc = rl_check_args_labels(m, "rill_fit", X, y, n_rows);
     if (rc)
         return rc;
-    if (m->batch_rows > 0.0 && rl_is_static(m))
+    if (m->batch_rows == 0.0) /* X is checked by the first epoch (rl_fit_batch) */
+        return rl_fit_batch(m, X, y, n_rows);
+    rc = rl_check_data(m, "rill_fit", X, y, n_rows, 0); /* the streams take checked rows */
+    if (rc)
+        return rc;
+    if (rl_is_static(m))
         return rl_fail(m, RILL_EUNSUPPORTED, "rill_fit: RILL_BATCH_ROWS > 0 needs a stream, and "
                                              "the model lives in a caller's buffer; run the "
                                              "epochs through rill_stream_init_static");
-    if (m->batch_rows > 0.0 &&
-        rl_check_schedule(m, "rill_fit: RILL_SCHEDULE_OPTIMAL needs RILL_L2 > 0"))
+    if (rl_check_schedule(m, "rill_fit: RILL_SCHEDULE_OPTIMAL needs RILL_L2 > 0"))
         return RILL_EINVAL;
-    if (m->batch_rows > 0.0)
-        return rl_fit_stochastic(m, X, y, n_rows);
-    return rl_fit_batch(m, X, y, n_rows);
+    return rl_fit_stochastic(m, X, y, n_rows);
 }

@@ -104,7 +104,7 @@ static const int all_params[] = {1,   2,   3,   4,   5,   6,   7,   8,   9,   10
 
 typedef struct snap {
     size_t nw;
-    double w[128];
+    double w[2048];
     double p[N_PARAMS];
 } snap;
 
@@ -113,7 +113,7 @@ static void take(const rill_model *m, snap *s)
     int i;
     memset(s, 0, sizeof *s);
     s->nw = rill_model_n_weights(m);
-    ck_assert_msg(s->nw <= 128, "snapshot too small");
+    ck_assert_msg(s->nw <= 2048, "snapshot too small");
     ck_assert_int_eq(rill_model_weights(m, s->w, s->nw), RILL_OK);
     for (i = 0; i < N_PARAMS; i++)
         ck_assert_msg(rill_model_get(m, all_params[i], &s->p[i]) == RILL_OK,
@@ -215,6 +215,51 @@ static const struct bad_case bad_cases[] = {
     {"softmax label 2^52", RILL_SOFTMAX, 1, 0x1p52},
     {"softmax label 2^53 + 1", RILL_SOFTMAX, 1, 0x1p53 + 2.0},
 };
+
+/* rill_fit does not scan X before its first epoch: a NaN or Inf must still be refused, with
+ * its row and column and nothing changed, on every kernel the epoch can take: the portable
+ * one, CBLAS softmax (classes x features >= 1024) from zero weights, two threads' parts. */
+START_TEST(test_fit_finds_bad_rows_in_every_kernel)
+{
+    const size_t n = 200, bad_row = 130, bad_col = 3;
+    const struct {
+        int loss;
+        size_t d, K;
+        double threads;
+    } cfg[] = {{RILL_SQUARED, 5, 0, 1.0},   {RILL_LOGISTIC, 40, 2, 1.0},
+               {RILL_SOFTMAX, 300, 4, 1.0}, {RILL_SOFTMAX, 300, 4, 2.0},
+               {RILL_LOGISTIC, 600, 2, 2.0}};
+    const double values[] = {NAN, INFINITY, -INFINITY};
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++)
+        for (size_t v = 0; v < 3; v++) {
+            ref_rng r;
+            double *X, *y;
+            snap before;
+            ref_rng_seed(&r, 300 + 3 * c + v);
+            ref_random_problem(&r, cfg[c].loss, n, cfg[c].d, cfg[c].K, 1.0, &X, &y);
+            rill_model *m = tu_new_model(cfg[c].loss, cfg[c].d, cfg[c].K);
+            if (rill_model_set(m, RILL_THREADS, cfg[c].threads) != RILL_OK) { /* no threads */
+                rill_model_free(m);
+                free(X);
+                free(y);
+                continue;
+            }
+            X[bad_row * cfg[c].d + bad_col] = values[v];
+            take(m, &before);
+            int rc = rill_fit(m, X, y, n);
+            ck_assert_msg(rc == RILL_EDATA, "%s d=%zu threads %g, %g in X: rill_fit = %d",
+                          tu_loss_name(cfg[c].loss), cfg[c].d, cfg[c].threads, values[v], rc);
+            same(m, &before, "rill_fit");
+            ck_assert_msg(mentions(rill_model_error(m), "row", bad_row) &&
+                              mentions(rill_model_error(m), "column", bad_col),
+                          "error \"%s\" does not name row %zu, column %zu",
+                          rill_model_error(m), bad_row, bad_col);
+            rill_model_free(m);
+            free(X);
+            free(y);
+        }
+}
+END_TEST
 
 START_TEST(test_bad_data)
 {
@@ -1025,6 +1070,7 @@ static Suite *errors_suite(void)
     Suite *s = suite_create("errors");
     TCase *tc = tcase_create("data");
     tcase_add_loop_test(tc, test_bad_data, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_add_test(tc, test_fit_finds_bad_rows_in_every_kernel);
     tcase_add_test(tc, test_edge_labels_accepted);
     suite_add_tcase(s, tc);
 
