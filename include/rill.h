@@ -363,8 +363,10 @@ RILL_API int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows
  * Returns RILL_OK; RILL_EINVAL (NULL, n_rows 0; STEP with RILL_SCHEDULE_OPTIMAL and
  * RILL_L2 = 0, before any row is taken; EXACT with RILL_L1 > 0); RILL_ERANGE (n_rows x
  * n_features doubles overflow size_t); RILL_EDATA; RILL_EDIVERGED (STEP: the steps before
- * stay applied, the failing one and the push's later rows are not taken); RILL_ESTATE (the
- * model's batch-optimizer state was changed under a PASS stream holding sums).
+ * stay applied; the failing micro-batch, rows buffered by earlier pushes included, and the
+ * push's later rows are not taken, and the stream's row count goes on from the last row
+ * taken); RILL_ESTATE (the model's batch-optimizer state was changed under a PASS stream
+ * holding sums).
  */
 RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, size_t n_rows);
 /*

@@ -57,6 +57,20 @@ void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb
     y_b /= n_b;
     for (size_t j = 0; j < d; j++)
         batch_mean[j] /= n_b;
+    /* The corrected two-pass mean: the sum's rounding, up to about nb eps |mean|, would be
+     * centred into every row, and a constant column would then show a small spread of its own,
+     * unrelated to the others, that the Cholesky takes for a feature. With the correction its
+     * mean is the constant itself, and its centred values are 0. */
+    for (size_t j = 0; j < d; j++) {
+        double c = 0.0;
+        for (size_t i = 0; i < nb; i++)
+            c += X[i * d + j] - batch_mean[j];
+        batch_mean[j] += c / n_b;
+    }
+    double cy = 0.0;
+    for (size_t i = 0; i < nb; i++)
+        cy += y[i] - y_b;
+    y_b += cy / n_b;
     for (size_t i = 0; i < nb; i++) {
         const double ry = y[i] - y_b;
         double *x = X + i * d;

@@ -301,8 +301,12 @@ static int settle_lazy(rill_stream *s, int rc, const double *X, const double *y,
         return RILL_OK;
     }
     int bad = rl_check_data(m, "rill_stream_push", X, y, lazy, s->rows_pushed);
-    if (bad == RILL_OK)
+    if (bad == RILL_OK) { /* the data are fine: the micro-batch stands (a PASS flush then
+                           * reports the non-finite sums) */
+        if (rc == RILL_OK)
+            rl_progress(m);
         return rc;
+    }
     s->buffered = snap->buffered;
     if (s->mode == RILL_STREAM_PASS && snap->weight_sum > 0.0) {
         memcpy(s->grad_sum, m->scratch, m->n_weights * sizeof(double));
@@ -330,6 +334,7 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
     int applied = 0; /* a micro-batch of this push ran */
     while (i < n_rows) {
         int rc = RILL_OK, ran = 0;
+        size_t mine = 0; /* this push's rows in the micro-batch that ran */
         if (s->buffered == 0 && s->mode != RILL_STREAM_EXACT && n_rows - i >= s->batch_rows) {
             /* A whole micro-batch in the caller's rows: the same rows and count as through the
              * buffer (the same bits), without the copy. */
@@ -337,6 +342,7 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
             rc = run_rows(s, (double *)(X + i * d), y + i, s->batch_rows, !lazy);
             i += s->batch_rows;
             ran = 1;
+            mine = s->batch_rows;
         } else {
             size_t take = s->batch_rows - s->buffered;
             take = take < n_rows - i ? take : n_rows - i;
@@ -348,6 +354,7 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
             if (s->buffered == s->batch_rows) {
                 rc = run_batch(s, !lazy);
                 ran = 1;
+                mine = take;
             }
         }
         if (ran && lazy) {
@@ -356,8 +363,9 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
                 return rc;
             lazy = 0;
         }
-        if (rc) { /* the failing micro-batch is dropped; earlier ones stay applied */
-            s->rows_pushed += i;
+        if (rc) { /* the failing micro-batch is dropped; earlier ones stay applied. The row
+                   * numbering goes on after the last row taken. */
+            s->rows_pushed += i - mine;
             s->buffered = 0;
             set_holds(s, s->weight_sum > 0.0 || s->mo.n > 0.0);
             if (!applied) /* the model is as it was, RILL_STAT_STOPPED included */

@@ -538,6 +538,34 @@ START_TEST(test_exact_mixed_scales)
 }
 END_TEST
 
+/* A constant column is singular (with the intercept fitted) whatever its value: 0.1, whose
+ * sums round, included, at every micro-batch size. */
+START_TEST(test_exact_constant_column_singular)
+{
+    const size_t n = 30, d = 2;
+    const size_t batches[] = {1, 3, 7, 16, 32, 64};
+    const double constants[] = {0.1, 3.0, 1e-3, 7.7e5, -0.3};
+    double X[60], y[30];
+    for (size_t c = 0; c < sizeof constants / sizeof constants[0]; c++)
+        for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+            for (size_t i = 0; i < n; i++) {
+                X[i * d] = 0.5 * (double)i - 3.0;
+                X[i * d + 1] = constants[c];
+                y[i] = 2.0 * X[i * d] + 0.25 * (double)(i % 3);
+            }
+            rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
+            rill_stream *s = new_stream(m, batches[b], RILL_STREAM_EXACT);
+            ck_assert_int_eq(rill_stream_push(s, X, y, n), RILL_OK);
+            int rc = rill_stream_flush(s);
+            ck_assert_msg(rc == RILL_EDATA,
+                          "constant column %g, micro-batches of %zu: flush = %d, expected "
+                          "RILL_EDATA (singular)", constants[c], batches[b], rc);
+            rill_stream_free(s);
+            rill_model_free(m);
+        }
+}
+END_TEST
+
 START_TEST(test_exact_errors)
 {
     ref_data D;
@@ -2028,6 +2056,63 @@ START_TEST(test_step_push_refusals_keep_state)
 }
 END_TEST
 
+/* After a STEP push fails on a diverging micro-batch, the stream's row numbering goes on from
+ * the last row taken: a later push's bad row is named by its index among the rows taken. A
+ * PASS micro-batch whose sums overflow on finite rows stands, and the callback sees it. */
+START_TEST(test_push_failure_row_numbering_and_callbacks)
+{
+    const size_t d = 2, b = 10;
+    double X[30 * 2], y[30];
+    for (size_t i = 0; i < 30; i++) {
+        X[i * d] = i >= 10 && i < 20 ? 1e200 : 0.01 * (double)i;
+        X[i * d + 1] = 1.0;
+        y[i] = 1.0;
+    }
+    for (size_t pre = 0; pre < 2; pre++) { /* 0 or 5 rows buffered by an earlier push */
+        rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
+        tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+        tu_set_param(m, RILL_LEARNING_RATE, 1e300);
+        rill_stream *s = new_stream(m, b, RILL_STREAM_STEP);
+        size_t taken = 0;
+        if (pre) {
+            ck_assert_int_eq(rill_stream_push(s, X, y, 5), RILL_OK);
+            ck_assert_int_eq(rill_stream_push(s, X + 5 * d, y + 5, 25), RILL_EDIVERGED);
+        } else {
+            ck_assert_int_eq(rill_stream_push(s, X, y, 30), RILL_EDIVERGED);
+        }
+        taken = 10; /* the first micro-batch; the second diverged */
+        ck_assert(tu_get_param(m, RILL_STAT_ROWS) == (double)taken);
+        double bad[2] = {NAN, 1.0}, one = 1.0;
+        ck_assert_int_eq(rill_stream_push(s, bad, &one, 1), RILL_EDATA);
+        ck_assert_msg(strstr(rill_model_error(m), "row 10,") != NULL,
+                      "(%zu rows buffered first) error \"%s\" does not name row %zu", pre ? 5 : (size_t)0,
+                      rill_model_error(m), taken);
+        rill_stream_free(s);
+        rill_model_free(m);
+    }
+    /* PASS: weights that make every score overflow; finite rows */
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
+    const double w[3] = {1e300, 1e300, 0.0};
+    double Xp[20 * 2], yp[20];
+    for (size_t i = 0; i < 20; i++) {
+        Xp[i * d] = 1e10;
+        Xp[i * d + 1] = 1e10;
+        yp[i] = 0.0;
+    }
+    ck_assert_int_eq(rill_model_set_weights(m, w, 3), RILL_OK);
+    prog pr;
+    memset(&pr, 0, sizeof pr);
+    rill_model_set_progress(m, on_progress, &pr);
+    rill_stream *s = new_stream(m, b, RILL_STREAM_PASS);
+    ck_assert_int_eq(rill_stream_push(s, Xp, yp, 20), RILL_OK);
+    ck_assert_msg(pr.calls == 2, "PASS, two micro-batches whose sums overflow: %d callbacks",
+                  pr.calls);
+    ck_assert_int_eq(rill_stream_flush(s), RILL_EDIVERGED);
+    rill_stream_free(s);
+    rill_model_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ suite */
 
 static Suite *stream_suite(void)
@@ -2048,6 +2133,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_exact_equals_ridge);
     tcase_add_test(tc, test_exact_offset_data);
     tcase_add_test(tc, test_exact_mixed_scales);
+    tcase_add_test(tc, test_exact_constant_column_singular);
     tcase_add_test(tc, test_exact_errors);
     tcase_add_test(tc, test_exact_fixed_intercept);
     tcase_add_test(tc, test_exact_l1_set_later);
@@ -2081,6 +2167,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_progress_stochastic_and_streams);
     tcase_add_test(tc, test_stream_push_stops);
     tcase_add_test(tc, test_step_push_refusals_keep_state);
+    tcase_add_test(tc, test_push_failure_row_numbering_and_callbacks);
     suite_add_tcase(s, tc);
     return s;
 }
