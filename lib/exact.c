@@ -42,9 +42,10 @@ static void gram_add(double *C, const double *Xc, size_t nb, size_t d)
     }
 }
 
-/* Merges nb rows (X is centred in place: it is the stream's buffer) into the moments. */
+/* Merges nb rows (X is centred in place: it is the stream's buffer) into the moments.
+ * batch_mean and tmp: d doubles each. */
 void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb, size_t d,
-                    double *batch_mean)
+                    double *batch_mean, double *tmp)
 {
     const double n_b = (double)nb, n_a = mo->n, n = n_a + n_b;
     double y_b = 0.0, syy_b = 0.0;
@@ -61,12 +62,12 @@ void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb
      * centred into every row, and a constant column would then show a small spread of its own,
      * unrelated to the others, that the Cholesky takes for a feature. With the correction its
      * mean is the constant itself, and its centred values are 0. */
-    for (size_t j = 0; j < d; j++) {
-        double c = 0.0;
-        for (size_t i = 0; i < nb; i++)
-            c += X[i * d + j] - batch_mean[j];
-        batch_mean[j] += c / n_b;
-    }
+    memset(tmp, 0, d * sizeof(double));
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < d; j++)
+            tmp[j] += X[i * d + j] - batch_mean[j];
+    for (size_t j = 0; j < d; j++)
+        batch_mean[j] += tmp[j] / n_b;
     double cy = 0.0;
     for (size_t i = 0; i < nb; i++)
         cy += y[i] - y_b;

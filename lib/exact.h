@@ -15,7 +15,7 @@ struct rl_moments {
 
 void rl_moments_clear(struct rl_moments *mo, size_t d);
 void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb, size_t d,
-                    double *batch_mean);
+                    double *batch_mean, double *tmp);
 int rl_moments_solve(const struct rl_moments *mo, size_t d, double l2, int fit_intercept,
                      double b0, double *work, double *out, double *objective);
 

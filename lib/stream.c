@@ -256,7 +256,8 @@ static int run_rows(rill_stream *s, double *X, const double *y, size_t nb, int n
         rl_kernel_sums(m, rl_eval_point(m), X, y, nb, s->grad_sum, &s->loss_sum);
         s->weight_sum += (double)nb;
     } else {
-        rl_moments_add(&s->mo, X, y, nb, m->n_features, s->batch_mean); /* centres X in place */
+        /* centres X in place; the solve's work space (d x d) is free until the flush */
+        rl_moments_add(&s->mo, X, y, nb, m->n_features, s->batch_mean, s->work);
     }
     if (rc)
         return rc;
