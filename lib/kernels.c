@@ -272,6 +272,20 @@ static struct row_read row_read(const double *restrict w, const double *restrict
 }
 #endif
 
+/* next[0..d) = w shrink - c x, the row step's new weights beside the old ones; returns the OR
+ * of rl_nonfinite_bit over them (an OR reduction that vectorizes). */
+static uint64_t step_into(double *restrict next, const double *restrict w,
+                          const double *restrict x, size_t d, double shrink, double c)
+{
+    uint64_t bad = 0;
+    for (size_t j = 0; j < d; j++) {
+        const double v = w[j] * shrink - c * x[j];
+        bad |= rl_nonfinite_bit(v);
+        next[j] = v;
+    }
+    return bad;
+}
+
 #if RL_ROW_STEP_MAX_K > 0
 /* rl_row_step for softmax: the k scores, the row's softmax (rl_softmax_rows over one row),
  * and the step of every class's weights into next. */
@@ -295,11 +309,7 @@ static int row_step_softmax(size_t d, size_t k, const double *restrict w,
         const double *restrict wc = w + c * stride;
         double *restrict nc = next + c * stride;
         const double cr = rate * z[c];
-        for (size_t j = 0; j < d; j++) {
-            const double v = wc[j] * shrink - cr * x[j];
-            bad |= rl_nonfinite_bit(v);
-            nc[j] = v;
-        }
+        bad |= step_into(nc, wc, x, d, shrink, cr);
         nc[d] = fit_intercept ? wc[d] - cr : wc[d];
         bad |= rl_nonfinite_bit(nc[d]);
     }
@@ -356,12 +366,7 @@ int RL_KFN(rl_row_step)(int loss, size_t d, size_t k, double *restrict w,
         *loss_out = l;
         return RL_ROW_IN_PLACE;
     }
-    uint64_t bad = 0;
-    for (size_t j = 0; j < d; j++) {
-        const double v = w[j] * shrink - c * x[j];
-        bad |= rl_nonfinite_bit(v);
-        next[j] = v;
-    }
+    const uint64_t bad = step_into(next, w, x, d, shrink, c);
     next[d] = b;
     *loss_out = l;
     return bad >> 63 ? 0 : RL_ROW_IN_NEXT;

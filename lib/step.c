@@ -294,7 +294,7 @@ int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows)
         rl_clear_error(m);
         return RILL_OK;
     }
-    /* rl_check_rows without the scan of X, which step_rows does only when needed */
+    /* no scan of X here: step_rows does it only when the step comes out non-finite */
     int rc = rl_check_args_labels(m, "rill_step", X, y, n_rows);
     return rc ? rc : step_rows(m, X, y, n_rows, "rill_step");
 }
