@@ -145,31 +145,34 @@ void rl_kernel_step_sums(const rill_model *m, const double *X, const double *y, 
 void rl_scores(const rill_model *m, const double *w, const double *X, size_t n, double *out);
 /* Score of one row for one output. */
 double rl_score(const rill_model *m, const double *w, const double *x, size_t output);
-/* One stochastic step on one row with one rate and no L1: each output's weights
+/* rl_row_step: one stochastic step on one row with one rate and no L1: each output's weights
  * w (1 - rate l2) - rate r x (intercept: - rate r when fitted), where r is the loss's
  * derivative at the row for that output (softmax: p_c - [c == t], t the row's class); rate
  * is first capped as rill_step's automatic rate when cap_curv > 0 (the loss's curvature).
- * Writes the row's loss to *loss. Returns RL_ROW_IN_PLACE when the new weights were written
- * over m->w (one output, no weight could overflow), RL_ROW_IN_NEXT when they are in
- * m->scratch2 (the weights unchanged), or 0 when the loss or a weight is not finite or the
- * model has more than RL_ROW_STEP_MAX_K classes (loss_math.h; the weights unchanged,
- * scratch2 unspecified). */
+ * Writes the row's loss to *loss_out. Returns RL_ROW_IN_PLACE when the new weights were
+ * written over w (one output, no weight could overflow), RL_ROW_IN_NEXT when they are in
+ * next (w unchanged), or 0 when the loss or a weight is not finite or the
+ * model has more than RL_ROW_STEP_MAX_K classes (loss_math.h; w unchanged, next
+ * unspecified). */
 #define RL_ROW_IN_PLACE 1
 #define RL_ROW_IN_NEXT 2
 /* Rows of at least this many features are stepped over the weights when no weight can
  * overflow. Shorter rows always write into next (the arrays then trade places): for them the
  * extra sums that bound the new weights cost more than the copy they save. */
 #define RL_ROW_IN_PLACE_MIN_D 512
-int rl_kernel_step_row(rill_model *m, const double *x, double t, double rate, double cap_curv,
-                       double *loss);
 /* Per-row curvature bound c (1 squared, 1/4 logistic, 1/2 softmax). */
-double rl_curvature(const rill_model *m);
+static inline double rl_curvature(const rill_model *m)
+{
+    return m->loss == RILL_LOGISTIC ? 0.25 : m->loss == RILL_SOFTMAX ? 0.5 : 1.0;
+}
 /* The reference kernel and the CBLAS one, for tests. */
 typedef void (*rl_block_fn)(int loss, size_t d, size_t k, const double *w, const double *X,
                             const double *y, size_t n, double *grad_sum, double *loss_sum);
 void rl_block_portable(int loss, size_t d, size_t k, const double *w, const double *X,
                        const double *y, size_t n, double *grad_sum, double *loss_sum);
-/* The row step's arithmetic (see rl_kernel_step_row). */
+/* The row step (above): w, the weights (d + 1 per output); next, as many doubles (rill_step
+ * passes scratch2, which then trades places with w); rill_step picks the AVX2 copy when the
+ * processor has it. */
 typedef int (*rl_row_step_fn)(int loss, size_t d, size_t k, double *w, const double *x,
                               double t, double rate, double l2, double cap_curv,
                               int fit_intercept, double *next, double *loss_out);

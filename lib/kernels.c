@@ -30,16 +30,6 @@
 #define RL_KFN(name) name
 #endif
 
-/* Inlined into each caller on SIMD hosts, where a call with constant arguments compiles to a
- * copy for them; elsewhere (firmware) one copy, which is smaller. */
-#if defined(RL_SIMD_HOST) && (defined(__GNUC__) || defined(__clang__))
-#define RL_SPECIALIZE inline __attribute__((always_inline))
-#elif defined(__GNUC__) || defined(__clang__)
-#define RL_SPECIALIZE __attribute__((noinline))
-#else
-#define RL_SPECIALIZE
-#endif
-
 /* A hint that the line at p will be read soon, into the caches below L1 (the rows ahead;
  * L1 holds the rows being summed). Nothing where the compiler has no prefetch. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -388,18 +378,6 @@ int rl_kernels_avx2(void)
 #endif
 }
 
-int rl_kernel_step_row(rill_model *m, const double *x, double t, double rate, double cap_curv,
-                       double *loss)
-{
-#ifdef RILL_HAVE_AVX2
-    rl_row_step_fn fn = rl_kernels_avx2() ? rl_row_step_avx2 : rl_row_step;
-#else
-    rl_row_step_fn fn = rl_row_step;
-#endif
-    return fn(m->loss, m->n_features, m->n_outputs, m->w, x, t, rate, m->l2, cap_curv,
-              m->fit_intercept, m->scratch2, loss);
-}
-
 /* The portable kernel for this processor */
 static rl_block_fn portable(void)
 {
@@ -443,15 +421,6 @@ void rl_scores(const rill_model *m, const double *w, const double *X, size_t n, 
 double rl_score(const rill_model *m, const double *w, const double *x, size_t output)
 {
     return score(w + output * (m->n_features + 1), x, m->n_features);
-}
-
-double rl_curvature(const rill_model *m)
-{
-    switch (m->loss) {
-    case RILL_LOGISTIC: return 0.25;
-    case RILL_SOFTMAX: return 0.5;
-    default: return 1.0;
-    }
 }
 
 #ifndef RILL_HAVE_CBLAS

@@ -15,6 +15,17 @@
 #define RL_SIMD_HOST 1
 #endif
 
+/* Inlined into each caller on SIMD hosts, where a call with constant arguments compiles to a
+ * copy for them and a hot path loses its calls; elsewhere (firmware) one copy, which is
+ * smaller. */
+#if defined(RL_SIMD_HOST) && (defined(__GNUC__) || defined(__clang__))
+#define RL_SPECIALIZE inline __attribute__((always_inline))
+#elif defined(__GNUC__) || defined(__clang__)
+#define RL_SPECIALIZE __attribute__((noinline))
+#else
+#define RL_SPECIALIZE
+#endif
+
 /* Softmax rows go through the row step (kernels.c) up to this many classes, their scores on
  * the stack; with more, rl_row_step returns 0 at once. Only on SIMD hosts: firmware steps a
  * softmax row on the general path, which saves the row step's softmax code (about 490 bytes

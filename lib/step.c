@@ -92,14 +92,62 @@ int rl_check_schedule(rill_model *m, const char *why)
     return RILL_OK;
 }
 
-static int commit(rill_model *m, int in_next, const double *g, double loss_sum, size_t n_rows);
+/* The averaged weights take in the step just counted, once RILL_STAT_ROWS reaches
+ * RILL_AVERAGE. */
+static void average_in(rill_model *m)
+{
+    const size_t nw = m->n_weights;
+    m->avg_count += 1.0;
+    if (m->avg_count == 1.0) {
+        memcpy(m->w_avg, m->w, nw * sizeof(double));
+        return;
+    }
+    const double k = 1.0 / m->avg_count;
+    for (size_t j = 0; j < nw; j++) {
+        double delta = m->w[j] - m->w_avg[j];
+        /* two finite weights of opposite signs near DBL_MAX: their difference overflows
+         * though the mean is finite; the convex form cannot overflow */
+        m->w_avg[j] = isfinite(delta) ? m->w_avg[j] + delta * k
+                                      : m->w_avg[j] * (1.0 - k) + m->w[j] * k;
+    }
+}
+
+/* Counts the step of n_rows whose weights are in m->w, or with in_next in scratch2 (they
+ * become the weights); loss_sum: the rows' loss. */
+static RL_SPECIALIZE void count_step(rill_model *m, int in_next, double loss_sum, size_t n_rows)
+{
+    if (in_next) { /* the two arrays trade places instead of a copy */
+        double *old = m->w;
+        m->w = m->scratch2;
+        m->scratch2 = old;
+    }
+    m->stat_rows += (double)n_rows;
+    m->stat_steps += 1.0;
+    m->stat_loss = n_rows == 1 ? loss_sum : loss_sum * (1.0 / (double)n_rows); /* the mean */
+    m->prog_loss_sum += loss_sum;
+    m->prog_rows += (double)n_rows;
+    if (m->average > 0.0 && m->stat_rows >= m->average)
+        average_in(m);
+    rl_opt_reset(m);
+}
+
+/* count_step for any step; g: the step's gradient (AdaGrad's sums). */
+static int commit(rill_model *m, int in_next, const double *g, double loss_sum, size_t n_rows)
+{
+    if (m->schedule == RILL_SCHEDULE_ADAGRAD)
+        for (size_t j = 0; j < m->n_weights; j++)
+            m->adagrad[j] += g[j] * g[j];
+    count_step(m, in_next, loss_sum, n_rows);
+    return RILL_OK;
+}
 
 /* One row, one rate and no proximal step (online learning's common case): the row kernel
  * (kernels.c) scores the row and writes the step, over the weights when no weight can
  * overflow and into scratch2 otherwise, without a gradient array. Returns 0, having changed
  * nothing, when the settings need the general path, or when the loss or a weight comes out
- * non-finite: the general path then finds and reports the cause. */
-static int step_one(rill_model *m, const double *x, double t)
+ * non-finite: the general path then finds and reports the cause. Inlined into rill_step,
+ * whose one-row calls it serves. */
+static RL_SPECIALIZE int step_one(rill_model *m, const double *x, double t)
 {
     if ((m->loss == RILL_SOFTMAX && m->n_outputs > RL_ROW_STEP_MAX_K) ||
         m->schedule == RILL_SCHEDULE_ADAGRAD || m->l1 > 0.0 ||
@@ -107,12 +155,18 @@ static int step_one(rill_model *m, const double *x, double t)
         return 0;
     const int automatic = !(m->learning_rate > 0.0);
     const double rate = scalar_rate(m, automatic ? 1.0 : m->learning_rate, m->stat_rows + 1.0);
+    const double curv = automatic ? rl_curvature(m) : 0.0;
     double loss;
-    const int where = rl_kernel_step_row(m, x, t, rate, automatic ? rl_curvature(m) : 0.0,
-                                         &loss);
+#ifdef RILL_HAVE_AVX2
+    const rl_row_step_fn fn = rl_kernels_avx2() ? rl_row_step_avx2 : rl_row_step;
+#else
+    const rl_row_step_fn fn = rl_row_step;
+#endif
+    const int where = fn(m->loss, m->n_features, m->n_outputs, m->w, x, t, rate, m->l2, curv,
+                         m->fit_intercept, m->scratch2, &loss);
     if (!where)
         return 0;
-    commit(m, where == RL_ROW_IN_NEXT, NULL, loss, 1);
+    count_step(m, where == RL_ROW_IN_NEXT, loss, 1);
     return 1;
 }
 
@@ -205,43 +259,6 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
         return step_failed(m, X, y, n_rows, NULL);
 
     return commit(m, 1, g, loss_sum, n_rows);
-}
-
-/* Counts the step whose weights are in m->w, or with in_next in scratch2 (they become the
- * weights); g: the step's gradient (AdaGrad's sums). */
-static int commit(rill_model *m, int in_next, const double *g, double loss_sum, size_t n_rows)
-{
-    const size_t nw = m->n_weights;
-    if (in_next) { /* the two arrays trade places instead of a copy */
-        double *old = m->w;
-        m->w = m->scratch2;
-        m->scratch2 = old;
-    }
-    if (m->schedule == RILL_SCHEDULE_ADAGRAD)
-        for (size_t j = 0; j < nw; j++)
-            m->adagrad[j] += g[j] * g[j];
-    m->stat_rows += (double)n_rows;
-    m->stat_steps += 1.0;
-    m->stat_loss = n_rows == 1 ? loss_sum : loss_sum * (1.0 / (double)n_rows); /* the mean */
-    m->prog_loss_sum += loss_sum;
-    m->prog_rows += (double)n_rows;
-    if (m->average > 0.0 && m->stat_rows >= m->average) {
-        m->avg_count += 1.0;
-        if (m->avg_count == 1.0) {
-            memcpy(m->w_avg, m->w, nw * sizeof(double));
-        } else {
-            const double k = 1.0 / m->avg_count;
-            for (size_t j = 0; j < nw; j++) {
-                double delta = m->w[j] - m->w_avg[j];
-                /* two finite weights of opposite signs near DBL_MAX: their difference
-                 * overflows though the mean is finite; the convex form cannot overflow */
-                m->w_avg[j] = isfinite(delta) ? m->w_avg[j] + delta * k
-                                              : m->w_avg[j] * (1.0 - k) + m->w[j] * k;
-            }
-        }
-    }
-    rl_opt_reset(m);
-    return RILL_OK;
 }
 
 int rl_step(rill_model *m, const double *X, const double *y, size_t n_rows)
