@@ -233,7 +233,9 @@ RILL_API int rill_fit(rill_model *m, const double *X, const double *y, size_t n_
  * with one row at a time is exactly an epoch loop. With RILL_LEARNING_RATE = 0 (automatic)
  * eta0 is 1 and every step's rate is capped so that the step cannot overshoot on these rows:
  * eta * (c * mean(||x_i||^2 + 1) + l2) <= 1 (c = 1 squared, 1/4 logistic, 1/2 softmax;
- * per-weight rates weigh each feature). Measures the rows' loss before the step (progressive loss).
+ * per-weight rates weigh each feature, and count only the weights the step moves: with
+ * AdaGrad a feature that was 0 in every row so far, or an intercept not fitted, has no
+ * say). Measures the rows' loss before the step (progressive loss).
  * With RILL_AVERAGE on, keeps the average of the iterates; predict then uses it.
  * Returns RILL_OK; RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE (n_rows x n_features doubles
  * overflow size_t); RILL_EDATA; RILL_EDIVERGED (non-finite weights: nothing changed);

@@ -37,8 +37,16 @@ static double weight_rate(const rill_model *m, double rate, size_t j, double gj)
     return rate / (sqrt(m->adagrad[j] + gj * gj) + RL_ADAGRAD_EPS);
 }
 
-/* Automatic rate cap: the step may not overshoot on these rows,
- * c * max_output mean_i (sum_j eta_j x_ij^2 + eta_intercept) <= 1. */
+/* AdaGrad's rate of weight j in the cap: 0 where the step leaves the weight as it is (g_j 0:
+ * a feature that was 0 in every row so far, an intercept that is not fitted), whose rate
+ * eta0 / eps would otherwise cap every other weight's step to nothing. */
+static double cap_rate(const rill_model *m, double rate, size_t j, double gj)
+{
+    return gj != 0.0 ? weight_rate(m, rate, j, gj) : 0.0;
+}
+
+/* Automatic rate cap: the step may not overshoot on these rows, over the weights it moves:
+ * c * max_output mean_i (sum_j eta_j x_ij^2 + eta_intercept) + l2 max_j eta_j <= 1. */
 static double rate_cap(const rill_model *m, const double *X, size_t n, double rate,
                        const double *g)
 {
@@ -56,12 +64,12 @@ static double rate_cap(const rill_model *m, const double *X, size_t n, double ra
         for (size_t i = 0; i < n; i++) {
             const double *x = X + i * d;
             for (size_t j = 0; j < d; j++)
-                q += weight_rate(m, rate, base + j, g[base + j]) * x[j] * x[j];
+                q += cap_rate(m, rate, base + j, g[base + j]) * x[j] * x[j];
         }
-        q = q / (double)n + weight_rate(m, rate, base + d, g[base + d]);
+        q = q / (double)n + cap_rate(m, rate, base + d, g[base + d]);
         worst = q > worst ? q : worst;
         for (size_t j = 0; j < d; j++) /* the penalty's curvature, l2 */
-            pen = fmax(pen, weight_rate(m, rate, base + j, g[base + j]));
+            pen = fmax(pen, cap_rate(m, rate, base + j, g[base + j]));
     }
     const double load = rl_curvature(m) * worst + (m->l2 > 0.0 ? m->l2 * pen : 0.0);
     return load > 1.0 ? 1.0 / load : 1.0;

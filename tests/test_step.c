@@ -642,6 +642,82 @@ START_TEST(test_automatic_rate_cap)
 }
 END_TEST
 
+/* AdaGrad with the automatic rate: the cap counts only the weights a step moves. A feature
+ * that is 0 in every row (sparse data), or an intercept that is not fitted, has a zero
+ * gradient and keeps its weight; its rate eta0 / eps must not cap the others' steps. So a
+ * model with an extra all-zero column, l2 > 0, and no intercept steps its other weights to
+ * the same bits as the model without them, and a first step's rate is the closed form
+ * min(1, 1 / load) with load = c mean_i sum_j eta_j x_ij^2 + l2 max_j eta_j over the moved
+ * weights (eta_j = 1 / |g_j| on the first step). */
+START_TEST(test_adagrad_cap_counts_moved_weights)
+{
+    const size_t n = 40, d = 3, steps[] = {1, 4, 1, 7, 2, 1, 5};
+    ref_rng r;
+    double *X, *y, *Xz, w[4], wz[5], l2 = 1e-3;
+    size_t i, j, off = 0, k = 0;
+    rill_model *a = tu_new_model(RILL_LOGISTIC, d, 2), *b = tu_new_model(RILL_LOGISTIC, d + 1, 2);
+    ref_rng_seed(&r, 915);
+    ref_random_problem(&r, RILL_LOGISTIC, n, d, 2, 1.0, &X, &y);
+    Xz = calloc(n * (d + 1), sizeof *Xz);
+    for (i = 0; i < n; i++)
+        for (j = 0; j < d; j++)
+            Xz[i * (d + 1) + j] = X[i * d + j]; /* column d: all zero */
+    for (k = 0; k < 2; k++) { /* neither fits its intercept */
+        tu_set_param(k ? b : a, RILL_SCHEDULE, RILL_SCHEDULE_ADAGRAD);
+        tu_set_param(k ? b : a, RILL_L2, l2);
+        tu_set_param(k ? b : a, RILL_FIT_INTERCEPT, 0);
+    }
+    k = 0;
+    while (off < n) {
+        size_t take = steps[k++ % 7];
+        take = take > n - off ? n - off : take;
+        ck_assert_int_eq(rill_step(a, X + off * d, y + off, take), RILL_OK);
+        ck_assert_int_eq(rill_step(b, Xz + off * (d + 1), y + off, take), RILL_OK);
+        off += take;
+    }
+    tu_copy_weights(a, w);
+    tu_copy_weights(b, wz);
+    for (j = 0; j < d; j++)
+        ck_assert_msg(w[j] == wz[j], "weight %zu: %.17g without the zero column, %.17g with it",
+                      j, w[j], wz[j]);
+    ck_assert(wz[d] == 0.0 && wz[d + 1] == 0.0 && w[d] == 0.0);
+    /* the first step alone, against the closed form */
+    {
+        rill_model *m = tu_new_model(RILL_LOGISTIC, d + 1, 2);
+        long double gl[5];
+        double load = 0.0, pen = 0.0, cap, e[5];
+        tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_ADAGRAD);
+        tu_set_param(m, RILL_L2, l2);
+        tu_set_param(m, RILL_FIT_INTERCEPT, 0);
+        ck_assert_int_eq(rill_step(m, Xz, y, 3), RILL_OK);
+        tu_copy_weights(m, wz);
+        ref_sums(RILL_LOGISTIC, Xz, y, 3, d + 1, 2, (double[5]){0}, gl);
+        for (j = 0; j < d + 1; j++) {
+            double g = (double)(gl[j] / 3.0L);
+            e[j] = g != 0.0 ? 1.0 / (fabs(g) + 1e-10) : 0.0;
+            pen = fmax(pen, e[j]);
+        }
+        for (i = 0; i < 3; i++)
+            for (j = 0; j < d + 1; j++)
+                load += e[j] * Xz[i * (d + 1) + j] * Xz[i * (d + 1) + j] / 3.0;
+        load = 0.25 * load + l2 * pen;
+        cap = load > 1.0 ? 1.0 / load : 1.0;
+        ck_assert_msg(cap > 1e-3, "the closed-form cap %g binds hard on these rows", cap);
+        for (j = 0; j < d; j++) {
+            double g = (double)(gl[j] / 3.0L), expect = -cap * e[j] * g;
+            ck_assert_msg(fabs(wz[j] - expect) <= 1e-12 * fabs(expect) + 1e-300,
+                          "first step, weight %zu: %.17g, closed form %.17g", j, wz[j], expect);
+        }
+        rill_model_free(m);
+    }
+    free(X);
+    free(y);
+    free(Xz);
+    rill_model_free(a);
+    rill_model_free(b);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ progressive loss */
 
 START_TEST(test_progressive_loss)
@@ -763,6 +839,7 @@ static Suite *step_suite(void)
     tc = tcase_create("automatic_rate");
     tcase_add_test(tc, test_automatic_rate_raw_diabetes);
     tcase_add_test(tc, test_automatic_rate_cap);
+    tcase_add_test(tc, test_adagrad_cap_counts_moved_weights);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("one_row");
