@@ -87,7 +87,8 @@ typedef enum rill_param {
     RILL_MAX_EPOCHS = 7,    /* epochs one rill_fit call may use; default 1000. [1, 2^53] */
     RILL_TOL = 8,           /* stopping tolerance of rill_fit, see rill_fit; default 1e-8. [0, 1] */
     RILL_BATCH_ROWS = 9,    /* 0 = rill_fit is batch-fit (default); b > 0 = SGD epochs of b-row steps */
-    RILL_AVERAGE = 10,      /* 0 = off (default); a >= 1 = averaged SGD from the step that sees row a */
+    RILL_AVERAGE = 10,      /* 0 = off (default); a >= 1 = averaged SGD from the step that sees row a;
+                             * a change drops the average so far */
     RILL_SEED = 11,         /* shuffling seed of rill_fit with RILL_BATCH_ROWS > 0. [0, 2^53) */
     RILL_THREADS = 12,      /* threads of rill_gradient and batch-fit, see there; default 1. [1, 64] */
     /* read-only statistics */
@@ -204,6 +205,9 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  * optimizer is L-BFGS (OWL-QN under L1) with a backtracking line search: no learning rate.
  * Fixed-step mode (RILL_SCHEDULE_CONSTANT with RILL_LEARNING_RATE > 0): every epoch is the
  * plain (proximal) gradient step w <- w - eta (mean gradient + l2 w).
+ * After averaged SGD (RILL_AVERAGE), batch training starts from the iterate, the last
+ * stochastic step's weights, not from their average; predict uses the average until the
+ * first batch step is accepted, and the optimizer's weights from then on.
  *
  * RILL_BATCH_ROWS = b > 0: stochastic epochs. Each epoch visits the rows in a shuffled order
  * (keyed by RILL_SEED and the epoch number floor(RILL_STAT_ROWS / n_rows) at the epoch's start:

@@ -166,7 +166,7 @@ int rill_model_save(const rill_model *m, void *buf, size_t cap, size_t *size)
     p = put_int(p, o->converged);
     p = put_int(p, o->stalled);
     p = put_int(p, o->has_prev);
-    p = put_u32(p, 0); /* reserved */
+    p = put_int(p, o->stale);
     p = put_f64(p, o->f_x);
     p = put_f64(p, o->f_smooth_x);
     p = put_f64(p, o->alpha);
@@ -364,8 +364,7 @@ int rill_model_load_alloc(rill_model **out, const void *buf, size_t size, const 
     o->converged = get_int(&r, 0, 1);
     o->stalled = get_int(&r, 0, 1);
     o->has_prev = get_int(&r, 0, 1);
-    if (get_u32(&r) != 0) /* reserved */
-        r.bad = 1;
+    o->stale = get_int(&r, 0, 1); /* was a reserved 0: older files read as not stale */
     o->f_x = get_f64(&r);
     o->f_smooth_x = get_f64(&r);
     o->alpha = get_f64(&r);
@@ -391,7 +390,6 @@ int rill_model_load_alloc(rill_model **out, const void *buf, size_t size, const 
         rill_model_free(m);
         return RILL_EFORMAT;
     }
-    o->stale = 0;
     m->err[0] = '\0';
     *out = m;
     return RILL_OK;

@@ -201,13 +201,12 @@ static void accept(rill_model *m, double f, double f_smooth, const double *g)
                 o->n_pairs++;
         }
         m->stat_steps += 1.0;
-    }
-    if (o->phase == OPT_SEARCH)
         memcpy(m->w, o->eval, n * sizeof(double));
+        m->avg_count = 0.0; /* a batch step: predict uses the optimizer's weights from now on */
+    }
     memcpy(o->g_x, g, n * sizeof(double));
     o->f_x = f;
     o->f_smooth_x = f_smooth;
-    m->avg_count = 0.0;
     m->stat_loss = f;
 }
 
@@ -446,6 +445,10 @@ int rl_fit_batch(rill_model *m, const double *X, const double *y, size_t n_rows)
             return rc;
         }
     }
+    /* what the reset below changes, restored when the first apply fails (no step taken) */
+    const struct rl_opt opt0 = m->opt;
+    const double epochs0 = m->stat_epochs;
+    const int converged0 = m->stat_converged, stopped0 = m->stat_stopped;
     m->stat_stopped = 0;
     rl_opt_reset(m);
     m->opt.stale = 0;
@@ -460,6 +463,14 @@ int rl_fit_batch(rill_model *m, const double *X, const double *y, size_t n_rows)
         int rc = rl_apply(m, m->grad_sums, loss_sum, (double)n_rows);
         if (rc) { /* rl_apply fails with RILL_EDIVERGED only */
             rl_parts_close(m, &parts);
+            if (epoch == 0.0) { /* at the weights the call started from: nothing changed */
+                m->opt = opt0;
+                m->stat_epochs = epochs0;
+                m->stat_converged = converged0;
+                m->stat_stopped = stopped0;
+                return rl_fail(m, rc, "rill_fit: diverged at the first step, from the "
+                                      "current weights; model unchanged");
+            }
             return rl_fail(m, rc, "rill_fit: training diverged; the weights are the last finite "
                                   "accepted state");
         }

@@ -119,6 +119,8 @@ int rill_model_set(rill_model *m, int param, double value)
     }
     if (p->resets_optimizer && old != value)
         rl_opt_reset(m);
+    if (param == RILL_AVERAGE && old != value) /* a new average, from the next step on */
+        m->avg_count = 0.0;
     return RILL_OK;
 }
 

@@ -68,7 +68,7 @@
 #define OFF_CONVERGED 224
 #define OFF_STALLED 228
 #define OFF_HAS_PREV 232
-#define OFF_RESERVED 236
+#define OFF_STALE 236
 #define OFF_F_X 240
 #define OFF_G0_NORM 272
 #define OFF_RHO 280
@@ -285,10 +285,10 @@ START_TEST(test_roundtrip)
     ck_assert_int_eq(rill_classify(c, X, n, c2), RILL_OK);
     ck_assert_msg(memcmp(c1, c2, n * sizeof *c1) == 0, "%s: labels differ", tu_loss_name(loss));
 
-    /* not saved: callback, error detail; the loaded model is idle */
+    /* not saved: callback, error detail; the loaded model is idle (and as stale as m) */
     ck_assert_ptr_null(c->progress);
     ck_assert_uint_eq(c->busy_streams, 0);
-    ck_assert_int_eq(c->opt.stale, 0);
+    ck_assert_int_eq(c->opt.stale, m->opt.stale);
     ck_assert_str_eq(rill_model_error(c), "");
 
     free(p1);
@@ -346,7 +346,7 @@ START_TEST(test_layout)
     ck_assert(ref_rd_f64(b + OFF_TOL) == 1e-8);
     ck_assert(ref_rd_f64(b + OFF_SEED) == 9007199254740991.0);
     ck_assert(ref_rd_f64(b + OFF_G0_NORM) == -1.0);
-    ck_assert_uint_eq(ref_rd_u32(b + OFF_RESERVED), 0);
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_STALE), 0);
     /* IEEE-754 binary64, little-endian: 1.0 - 2.5 = -1.5 is 0xBFF8000000000000 */
     ck_assert_uint_eq(ref_rd_u64(b + OFF_ARRAY(0, nw) + 8), UINT64_C(0xBFF8000000000000));
     for (j = 0; j < nw; j++)
@@ -623,7 +623,7 @@ START_TEST(test_fields_validated_behind_crc)
         {"converged 2", OFF_CONVERGED, F_U32, 2, 0, RILL_EFORMAT},
         {"stalled 2", OFF_STALLED, F_U32, 2, 0, RILL_EFORMAT},
         {"has_prev 2", OFF_HAS_PREV, F_U32, 2, 0, RILL_EFORMAT},
-        {"reserved 1", OFF_RESERVED, F_U32, 1, 0, RILL_EFORMAT},
+        {"stale 2", OFF_STALE, F_U32, 2, 0, RILL_EFORMAT},
         {"weight NaN", (size_t)-1, F_F64, 0, NAN, RILL_EFORMAT},
         {"weight inf", (size_t)-1, F_F64, 0, -INFINITY, RILL_EFORMAT},
         {"AdaGrad sum < 0", (size_t)-2, F_F64, 0, -1.0, RILL_EFORMAT},
@@ -925,6 +925,35 @@ START_TEST(test_sums_across_save)
 }
 END_TEST
 
+/* Sums handed out, then a change that makes them stale, then a save: the loaded model
+ * refuses them once, as the original does, and both go on to the same bits. */
+START_TEST(test_stale_sums_across_save)
+{
+    const size_t n = 60, d = 4;
+    ref_rng r;
+    double *X, *y, g[5], loss;
+    rill_model *a = tu_new_model_for(RILL_LOGISTIC, d, 2), *b;
+    ref_rng_seed(&r, 1101);
+    ref_random_problem(&r, RILL_LOGISTIC, n, d, 2, 1.0, &X, &y);
+    tu_set_param(a, RILL_TOL, 0.0);
+    batch_iters(a, X, y, n, 3);
+    ck_assert_int_eq(rill_gradient(a, X, y, n, g, &loss), RILL_OK);
+    tu_set_param(a, RILL_L2, 0.25); /* resets the optimizer: the sums are stale */
+    b = reload(a);
+    ck_assert_int_eq(b->opt.stale, 1);
+    ck_assert_int_eq(rill_apply_gradient(a, g, loss, (double)n), RILL_ESTATE);
+    ck_assert_int_eq(rill_apply_gradient(b, g, loss, (double)n), RILL_ESTATE);
+    assert_same_state(a, b, "stale sums across a save");
+    batch_iters(a, X, y, n, 3);
+    batch_iters(b, X, y, n, 3);
+    assert_same_state(a, b, "after stale sums across a save");
+    free(X);
+    free(y);
+    rill_model_free(a);
+    rill_model_free(b);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ known answer */
 
 /* The weights make_kat_blob.c wrote: one row per class, w_0, w_1, w_2, intercept. */
@@ -1063,6 +1092,7 @@ static Suite *blob_suite(void)
                         (int)(sizeof batch_cfgs / sizeof batch_cfgs[0]));
     tcase_add_loop_test(tc, test_resume_fit_stochastic, 0, 3);
     tcase_add_test(tc, test_sums_across_save);
+    tcase_add_test(tc, test_stale_sums_across_save);
     suite_add_tcase(s, tc);
     return s;
 }

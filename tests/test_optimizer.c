@@ -110,6 +110,36 @@ START_TEST(test_fixed_step_converges_to_ridge)
 }
 END_TEST
 
+/* rill_fit whose first evaluation overflows (finite rows, huge finite weights): no step is
+ * taken, and the model is exactly as it was, statistics and optimizer state included. */
+START_TEST(test_fit_diverging_at_start_changes_nothing)
+{
+    ref_rng r;
+    double *X, *y, w[3] = {1e200, -1e200, 1e200};
+    size_t sz1, sz2;
+    unsigned char *b1, *b2;
+    rill_model *m = tu_new_model(RILL_SQUARED, 2, 0);
+    ref_rng_seed(&r, 1207);
+    ref_random_problem(&r, RILL_SQUARED, 50, 2, 0, 1.0, &X, &y);
+    ck_assert_int_eq(rill_fit(m, X, y, 50), RILL_OK); /* epochs, converged: not the defaults */
+    ck_assert_int_eq(rill_model_set_weights(m, w, 3), RILL_OK);
+    ck_assert_int_eq(rill_model_save(m, NULL, 0, &sz1), RILL_OK);
+    b1 = malloc(sz1);
+    b2 = malloc(sz1);
+    ck_assert_int_eq(rill_model_save(m, b1, sz1, &sz1), RILL_OK);
+    ck_assert_int_eq(rill_fit(m, X, y, 50), RILL_EDIVERGED);
+    ck_assert_msg(strstr(rill_model_error(m), "model unchanged") != NULL, "%s",
+                  rill_model_error(m));
+    ck_assert_int_eq(rill_model_save(m, b2, sz1, &sz2), RILL_OK);
+    ck_assert(sz1 == sz2 && memcmp(b1, b2, sz1) == 0);
+    free(b1);
+    free(b2);
+    free(X);
+    free(y);
+    rill_model_free(m);
+}
+END_TEST
+
 /* A fixed step whose result overflows: RILL_EDIVERGED, nothing changed (rill_fit: the last
  * finite accepted state, here the start). */
 START_TEST(test_fixed_step_overflow_refused)
@@ -503,6 +533,7 @@ static Suite *optimizer_suite(void)
     tcase_add_test(tc, test_fixed_step_converges_to_ridge);
     tcase_add_test(tc, test_applies_after_convergence_are_not_steps);
     tcase_add_test(tc, test_fixed_step_overflow_refused);
+    tcase_add_test(tc, test_fit_diverging_at_start_changes_nothing);
     tcase_add_test(tc, test_constant_schedule_without_rate_is_lbfgs);
     tcase_add_test(tc, test_indefinite_memory_still_converges);
     tcase_add_test(tc, test_many_classes_match_reference);

@@ -718,6 +718,90 @@ START_TEST(test_adagrad_cap_counts_moved_weights)
 }
 END_TEST
 
+/* m's iterate (not the average): a clone's weights with averaging off */
+static void copy_iterate(const rill_model *m, double *out)
+{
+    rill_model *c = NULL;
+    ck_assert_int_eq(rill_model_clone(&c, m), RILL_OK);
+    tu_set_param(c, RILL_AVERAGE, 0);
+    tu_copy_weights(c, out);
+    rill_model_free(c);
+}
+
+/* Changing RILL_AVERAGE drops the average so far: turned off, then on again, the model
+ * predicts with its iterate until the next step, whose weights start the new average. */
+START_TEST(test_average_change_starts_over)
+{
+    const size_t n = 60, d = 3;
+    ref_rng r;
+    double *X, *y, w[4], it[4];
+    size_t i;
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
+    ref_rng_seed(&r, 916);
+    ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.05);
+    tu_set_param(m, RILL_AVERAGE, 1);
+    for (i = 0; i < 20; i++)
+        ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
+    tu_set_param(m, RILL_AVERAGE, 0);
+    for (; i < 40; i++)
+        ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
+    tu_set_param(m, RILL_AVERAGE, 1);
+    tu_copy_weights(m, w);
+    copy_iterate(m, it);
+    ck_assert_msg(memcmp(w, it, sizeof w) == 0, "an old average came back");
+    ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
+    tu_copy_weights(m, w);
+    copy_iterate(m, it);
+    ck_assert_msg(memcmp(w, it, sizeof w) == 0, "the new average is not the step's weights");
+    /* setting the same value keeps the average */
+    ck_assert_int_eq(rill_step(m, X + (i + 1) * d, y + i + 1, 1), RILL_OK);
+    tu_copy_weights(m, w);
+    tu_set_param(m, RILL_AVERAGE, 1);
+    tu_copy_weights(m, it);
+    ck_assert(memcmp(w, it, sizeof w) == 0);
+    copy_iterate(m, it);
+    ck_assert(memcmp(w, it, sizeof w) != 0); /* an average of two steps, not the iterate */
+    free(X);
+    free(y);
+    rill_model_free(m);
+}
+END_TEST
+
+/* After averaged SGD, rill_fit starts from the iterate; an epoch that takes no step (stopped
+ * by the callback after the first evaluation) leaves predict on the average. */
+START_TEST(test_average_kept_until_a_batch_step)
+{
+    const size_t n = 60, d = 3;
+    ref_rng r;
+    double *X, *y, w0[4], w1[4], it[4];
+    size_t i;
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
+    ref_rng_seed(&r, 917);
+    ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.05);
+    tu_set_param(m, RILL_AVERAGE, 1);
+    for (i = 0; i < n; i++)
+        ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
+    tu_copy_weights(m, w0);
+    copy_iterate(m, it);
+    ck_assert(memcmp(w0, it, sizeof w0) != 0);
+    ck_assert_int_eq(rill_model_set_progress(m, stop_at_once, NULL), RILL_OK);
+    ck_assert_int_eq(rill_fit(m, X, y, n), RILL_OK);
+    ck_assert(tu_get_param(m, RILL_STAT_EPOCHS) == 1.0);
+    tu_copy_weights(m, w1);
+    ck_assert_msg(memcmp(w0, w1, sizeof w0) == 0, "an epoch without a step dropped the average");
+    ck_assert_int_eq(rill_model_set_progress(m, NULL, NULL), RILL_OK);
+    ck_assert_int_eq(rill_fit(m, X, y, n), RILL_OK); /* steps: the optimizer's weights */
+    tu_copy_weights(m, w1);
+    copy_iterate(m, it);
+    ck_assert(memcmp(w1, it, sizeof w1) == 0);
+    free(X);
+    free(y);
+    rill_model_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ progressive loss */
 
 START_TEST(test_progressive_loss)
@@ -840,6 +924,8 @@ static Suite *step_suite(void)
     tcase_add_test(tc, test_automatic_rate_raw_diabetes);
     tcase_add_test(tc, test_automatic_rate_cap);
     tcase_add_test(tc, test_adagrad_cap_counts_moved_weights);
+    tcase_add_test(tc, test_average_change_starts_over);
+    tcase_add_test(tc, test_average_kept_until_a_batch_step);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("one_row");
