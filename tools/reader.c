@@ -100,19 +100,16 @@ static void trim(const char **s, const char **e)
     }
 }
 
-/* Parses a whole cell [s, end) as a number (NaN and infinities included: callers check). */
+/* Parses a whole cell [s, end) as a number (NaN and infinities included: callers check), in
+ * place: any length of digits. */
 static int parse_number(const char *s, const char *end, double *v)
 {
     trim(&s, &end);
-    char buf[64];
-    size_t n = (size_t)(end - s);
-    if (n == 0 || n >= sizeof buf)
+    if (s == end)
         return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
     char *stop;
-    *v = cnum_strtod(buf, &stop);
-    return *stop == '\0' ? 0 : -1;
+    *v = cnum_strtod(s, &stop);
+    return stop == end ? 0 : -1; /* short of the cell's end, or past it (never a number) */
 }
 
 static size_t count_cells(const char *line, char delim)
@@ -168,15 +165,21 @@ static int open_csv(struct reader *r, const char *label)
     int rc = next_line(r);
     if (rc <= 0)
         return rc < 0 ? -1 : fail(r, 0, "no data");
+    if ((unsigned char)r->line[0] == 0xEF && (unsigned char)r->line[1] == 0xBB &&
+        (unsigned char)r->line[2] == 0xBF) /* a UTF-8 byte order mark */
+        memmove(r->line, r->line + 3, strlen(r->line + 3) + 1);
     size_t cols = count_cells(r->line, r->delimiter);
-    if (cols < 2)
-        return fail(r, 0, "need at least one feature and a label (delimiter '%c')", r->delimiter);
+    /* one column: a label alone, or (rill predict) a one-feature model's data without one;
+     * the caller says which */
+    /* a header names columns: some cell is text. An empty cell is a missing number (a data
+     * line the row reader refuses), or a header's unnamed index column. */
     int header = 0;
     for (size_t i = 0; i < cols && !header; i++) {
         const char *s, *e;
         double v;
         cell(r->line, r->delimiter, i, &s, &e);
-        header = parse_number(s, e, &v) != 0;
+        trim(&s, &e);
+        header = s != e && parse_number(s, e, &v) != 0;
     }
     r->label_col = cols - 1;
     if (label) {

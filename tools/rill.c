@@ -212,11 +212,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         else if (parse_double(v, &x))
             bad = 1;
         else if (strcmp(a, "--features") == 0)
-            bad = (o->features = (size_t)x, x < 1 || x > 1e15 || x != floor(x));
+            bad = x < 1 || x > 1e15 || x != floor(x) || (o->features = (size_t)x, 0);
         else if (strcmp(a, "--classes") == 0)
-            bad = (o->classes = (size_t)x, x < 2 || x > 1e9 || x != floor(x));
+            bad = x < 2 || x > 1e9 || x != floor(x) || (o->classes = (size_t)x, 0);
         else if (strcmp(a, "--batch-rows") == 0)
-            bad = (o->batch_rows = (size_t)x, x < 1 || x > 1e12 || x != floor(x));
+            bad = x < 1 || x > 1e12 || x != floor(x) || (o->batch_rows = (size_t)x, 0);
         else if (strcmp(a, "--l2") == 0)
             bad = (o->given |= GIVEN_L2, (o->l2 = x) < 0);
         else if (strcmp(a, "--l1") == 0)
@@ -243,8 +243,10 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/* label_optional: the data may lack a label column (predict, eval), so one column is a
+ * one-feature model's data; elsewhere a CSV needs a feature and a label. */
 static int open_data(struct reader *r, const struct options *o, const char *path,
-                     size_t features)
+                     size_t features, int label_optional)
 {
     int format = o->format;
     if (format < 0) {
@@ -254,6 +256,12 @@ static int open_data(struct reader *r, const struct options *o, const char *path
     }
     if (reader_open(r, path, format, o->delimiter, o->label, features)) {
         fprintf(stderr, "rill: %s\n", r->err);
+        reader_close(r);
+        return -1;
+    }
+    if (format == FORMAT_CSV && r->n_features == 0 && !label_optional) {
+        fprintf(stderr, "rill: %s: need at least one feature and a label (delimiter '%c')\n",
+                path, r->delimiter);
         reader_close(r);
         return -1;
     }
@@ -345,7 +353,7 @@ static double objective_of_file(const rill_model *m, const struct options *o, co
     double *X = malloc(CHUNK_ROWS * like->n_features * sizeof(double));
     double *y = malloc(CHUNK_ROWS * sizeof(double));
     long got = -1;
-    if (probe && X && y && open_data(&r, o, path, like->n_features) == 0) {
+    if (probe && X && y && open_data(&r, o, path, like->n_features, 0) == 0) {
         r.labels = like->labels;
         r.n_classes = like->n_classes;
         while ((got = reader_rows(&r, X, y, CHUNK_ROWS)) > 0 &&
@@ -545,7 +553,7 @@ static int scan_classes(struct reader *r, const struct options *o, const char *p
     const int labels = r->labels;
     const size_t d = r->n_features;
     reader_close(r);
-    if (open_data(r, o, path, d))
+    if (open_data(r, o, path, d, 0))
         return 1;
     r->labels = labels;
     *classes = mx >= 1.0 ? (size_t)mx + 1 : 2;
@@ -634,7 +642,7 @@ static int cmd_fit(const struct options *o)
         return 2 * die("the exact mode is for --loss squared");
     }
     struct reader r;
-    if (open_data(&r, o, path, o->features ? o->features : (size_t)model_features)) {
+    if (open_data(&r, o, path, o->features ? o->features : (size_t)model_features, 0)) {
         rill_model_free(m);
         return 1;
     }
@@ -725,7 +733,7 @@ static int cmd_fit(const struct options *o)
             if (done > 0) { /* replay the file from its first data row */
                 int labels = r.labels;
                 reader_close(&r);
-                if (open_data(&r, o, path, r.n_features)) {
+                if (open_data(&r, o, path, r.n_features, 0)) {
                     status = 1;
                     break;
                 }
@@ -783,7 +791,7 @@ static int load_for_use(const struct options *o, rill_model **m, double **X, dou
     rill_model_get(*m, RILL_MODEL_N_FEATURES, &d);
     rill_model_get(*m, RILL_MODEL_LOSS, &loss);
     rill_model_get(*m, RILL_MODEL_N_CLASSES, &classes);
-    if (open_data(&r, o, o->args[1], o->features ? o->features : (size_t)d))
+    if (open_data(&r, o, o->args[1], o->features ? o->features : (size_t)d, !need_labels))
         return 1;
     if (r.n_features + 1 == (size_t)d && !need_labels && r.format == FORMAT_CSV) {
         /* no label column: every column is a feature */

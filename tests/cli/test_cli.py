@@ -478,6 +478,21 @@ def group_errors():
     rc, _, err = run(["predict", model, data("predbad.csv", "a,b\n1,2\n1,z\n")])
     check("predict: malformed cell names file, line and column",
           rc == 1 and "predbad.csv:3:3:" in err, err.strip())
+    # one column: a one-feature model's data without labels for predict; fit needs a label
+    one = data("one.csv", "x\n" + "".join("%d\n" % (i % 5) for i in range(40)))
+    onel = data("onel.csv", "x,y\n" + "".join("%d,%d\n" % (i % 5, i % 5 > 2) for i in range(40)))
+    model1 = os.path.join(tmp, "one.model")
+    must(["fit", "--loss", "logistic", onel, "-o", model1])
+    rc, out, err = run(["predict", model1, one])
+    check("predict: one-feature model on data without a label column",
+          rc == 0 and len(out.splitlines()) == 40, err.strip())
+    expect_failure("fit on one column", ["fit", one, "-o", "OUT"],
+                   "one.csv: need at least one feature and a label")
+    # option values far out of range: refused before any conversion (UBSan checks the cast)
+    for opt in ("--features", "--classes", "--batch-rows"):
+        for v in ("1e300", "-3"):
+            expect_failure("%s %s" % (opt, v), ["fit", opt, v, p, "-o", "OUT"],
+                           "bad value '%s' for %s" % (v, opt), status=2)
     rc, _, err = run(["eval", os.path.join(d, "nomodel"), p])
     check("eval: missing model file named", rc == 1 and "nomodel" in err, err.strip())
     rc, _, err = run(["info", p])
