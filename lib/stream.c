@@ -111,15 +111,17 @@ static rill_stream *stream_init(void *mem, size_t total, rill_model *m, size_t b
     return s;
 }
 
-static int stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode)
+/* call: the public call that makes the stream, for the messages */
+static int stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode,
+                      const char *call)
 {
     size_t total;
     int rc = stream_size(m, batch_rows, mode, &total);
     if (rc)
-        return rl_fail(m, rc, "rill_stream_new: batch_rows x n_features overflows");
+        return rl_fail_call(m, rc, call, "batch_rows x n_features overflows");
     void *mem = rl_alloc(&m->alloc, total);
     if (!mem)
-        return rl_fail(m, RILL_ENOMEM, "rill_stream_new: out of memory");
+        return rl_fail_call(m, RILL_ENOMEM, call, "out of memory");
     *out = stream_init(mem, total, m, batch_rows, mode, 0);
     return RILL_OK;
 }
@@ -177,7 +179,7 @@ int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mod
         return rl_fail(m, RILL_EUNSUPPORTED, "rill_stream_new: the model lives in a caller's "
                                              "buffer; create its streams with "
                                              "rill_stream_init_static");
-    return stream_new(out, m, batch_rows, mode);
+    return stream_new(out, m, batch_rows, mode, "rill_stream_new");
 }
 
 int rill_stream_workspace_size(const rill_model *m, size_t batch_rows, int mode, size_t *size)
@@ -495,7 +497,7 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
     const size_t d = m->n_features;
     rill_stream *s;
     size_t b = m->batch_rows < (double)n_rows ? (size_t)m->batch_rows : n_rows;
-    int rc = stream_new(&s, m, b, RILL_STREAM_STEP);
+    int rc = stream_new(&s, m, b, RILL_STREAM_STEP, "rill_fit");
     if (rc)
         return rc; /* before any change: a failed call leaves the model as it was */
     m->stat_stopped = 0;
