@@ -205,6 +205,9 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  * optimizer is L-BFGS (OWL-QN under L1) with a backtracking line search: no learning rate.
  * Fixed-step mode (RILL_SCHEDULE_CONSTANT with RILL_LEARNING_RATE > 0): every epoch is the
  * plain (proximal) gradient step w <- w - eta (mean gradient + l2 w).
+ * Each call's first epoch evaluates the starting point and its first step is accepted at the
+ * second, so RILL_MAX_EPOCHS = 1 changes no weight: to train in slices, run the
+ * rill_gradient / rill_apply_gradient loop, whose optimizer memory carries across calls.
  * After averaged SGD (RILL_AVERAGE), batch training starts from the iterate, the last
  * stochastic step's weights, not from their average; predict uses the average until the
  * first batch step is accepted, and the optimizer's weights from then on.
