@@ -22,12 +22,16 @@ void fz_read(struct fz_read *out, const char *text, size_t len, int format, char
         memcpy(out->err, r.err, sizeof out->err);
         goto done;
     }
-    FZ_CHECK(r.n_features >= 1);
+    /* a CSV of one column has no feature: a label alone, which the command refuses, or (as
+     * predict reads it) a one-feature model's data without labels */
+    FZ_CHECK(r.n_features >= 1 || format == FORMAT_CSV);
     FZ_CHECK(format != FORMAT_LIBSVM || !n_features || r.n_features == n_features);
     if (predict_input && format == FORMAT_CSV) {
         r.n_features++; /* as `rill predict` reads a file without its label column */
         r.no_label = 1;
     }
+    if (r.n_features == 0)
+        goto done;
     r.labels = labels;
     r.n_classes = n_classes;
     out->n_features = r.n_features;
