@@ -728,19 +728,27 @@ static void copy_iterate(const rill_model *m, double *out)
     rill_model_free(c);
 }
 
+/* A least-squares model for averaged SGD (rate 0.05, averaging from the first row) and a
+ * random problem of n rows for it. */
+static rill_model *averaged_model(uint64_t seed, size_t n, size_t d, double **X, double **y)
+{
+    ref_rng r;
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
+    ref_rng_seed(&r, seed);
+    ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, X, y);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.05);
+    tu_set_param(m, RILL_AVERAGE, 1);
+    return m;
+}
+
 /* Changing RILL_AVERAGE drops the average so far: turned off, then on again, the model
  * predicts with its iterate until the next step, whose weights start the new average. */
 START_TEST(test_average_change_starts_over)
 {
-    const size_t n = 60, d = 3;
-    ref_rng r;
+    const size_t d = 3;
     double *X, *y, w[4], it[4];
     size_t i;
-    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
-    ref_rng_seed(&r, 916);
-    ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
-    tu_set_param(m, RILL_LEARNING_RATE, 0.05);
-    tu_set_param(m, RILL_AVERAGE, 1);
+    rill_model *m = averaged_model(916, 60, d, &X, &y);
     for (i = 0; i < 20; i++)
         ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
     tu_set_param(m, RILL_AVERAGE, 0);
@@ -773,14 +781,9 @@ END_TEST
 START_TEST(test_average_kept_until_a_batch_step)
 {
     const size_t n = 60, d = 3;
-    ref_rng r;
     double *X, *y, w0[4], w1[4], it[4];
     size_t i;
-    rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
-    ref_rng_seed(&r, 917);
-    ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
-    tu_set_param(m, RILL_LEARNING_RATE, 0.05);
-    tu_set_param(m, RILL_AVERAGE, 1);
+    rill_model *m = averaged_model(917, n, d, &X, &y);
     for (i = 0; i < n; i++)
         ck_assert_int_eq(rill_step(m, X + i * d, y + i, 1), RILL_OK);
     tu_copy_weights(m, w0);
