@@ -172,6 +172,9 @@ START_TEST(test_csv_first_line)
     ck_assert_int_eq(read_all(&d, p, FORMAT_CSV, NULL, 0, LABELS_ANY, 0), 2);
     ck_assert(d.X[0] == 1 && d.y[1] == 6);
     reader_close(&d.r);
+    p = put("notbom.csv", "\xEF\xBB" "a,y\n1,2\n"); /* part of a mark: a header's text */
+    ck_assert_int_eq(read_all(&d, p, FORMAT_CSV, NULL, 0, LABELS_ANY, 0), 1);
+    reader_close(&d.r);
     p = put("idx.csv", ",b,y\n1,2,3\n");
     ck_assert_int_eq(read_all(&d, p, FORMAT_CSV, NULL, 0, LABELS_ANY, 0), 1);
     ck_assert(d.X[0] == 1 && d.y[0] == 3);

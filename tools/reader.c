@@ -165,8 +165,7 @@ static int open_csv(struct reader *r, const char *label)
     int rc = next_line(r);
     if (rc <= 0)
         return rc < 0 ? -1 : fail(r, 0, "no data");
-    if ((unsigned char)r->line[0] == 0xEF && (unsigned char)r->line[1] == 0xBB &&
-        (unsigned char)r->line[2] == 0xBF) /* a UTF-8 byte order mark */
+    if (strncmp(r->line, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte order mark */
         memmove(r->line, r->line + 3, strlen(r->line + 3) + 1);
     size_t cols = count_cells(r->line, r->delimiter);
     /* one column: a label alone, or (rill predict) a one-feature model's data without one;
