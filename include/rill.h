@@ -257,7 +257,8 @@ RILL_API int rill_step(rill_model *m, const double *X, const double *y, size_t n
  * (NULL, n_rows 0); RILL_ERANGE (X or out would hold more than SIZE_MAX bytes). */
 RILL_API int rill_predict(const rill_model *m, const double *X, size_t n_rows, double *out);
 /* Labels: yhat (RILL_SQUARED), 0/1 (RILL_LOGISTIC, P >= 0.5 is 1), argmax class
- * (RILL_SOFTMAX; lowest index on ties). out holds n_rows doubles. As rill_predict. */
+ * (RILL_SOFTMAX: the highest score, lowest index on ties; where two classes' probabilities
+ * round to the same double in rill_predict, the scores still decide). out holds n_rows doubles. As rill_predict. */
 RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, double *labels);
 
 /*
@@ -266,7 +267,8 @@ RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, 
  * penalty. grad_sum has rill_model_n_weights(m) entries, laid out as the weights; it may be
  * NULL (loss only). Sums are mergeable: the sums over shards, added, are the sum over all
  * rows up to rounding. (Inside the library a stream adds micro-batches into one running sum,
- * which gives the same bits as one call over all rows; see RILL_STREAM_PASS.)
+ * which gives the same bits as one call over all rows when batch_rows is a multiple of 64;
+ * see rill_stream_new.)
  * RILL_THREADS = T > 1 (rill_gradient and batch-fit; streams and stochastic steps always run on
  * the calling thread): the rows are cut into P = min(T, ceil(n_rows / 64)) parts at multiples
  * of 64 rows, summed on the calling thread and P - 1 more (calls under about 2^18 row x weight
@@ -352,7 +354,10 @@ RILL_API int rill_model_load_alloc(rill_model **out, const void *buf, size_t siz
 
 /*
  * Creates a stream that feeds m in micro-batches of batch_rows rows (batch_rows >= 1).
- * mode: a rill_stream_mode value. The stream borrows m: free the stream before m. While the
+ * mode: a rill_stream_mode value. A PASS stream's sums have the bits of one rill_gradient call
+ * over the pass's rows (so replaying it is rill_fit, evaluation for evaluation, at
+ * RILL_THREADS = 1) when batch_rows is a multiple of 64, the kernels' block; other sizes
+ * agree to rounding. The stream borrows m: free the stream before m. While the
  * stream holds buffered rows or unflushed sums, calls that change m return RILL_ESTATE.
  * Returns RILL_OK; RILL_EINVAL (NULL, batch_rows 0, RILL_STREAM_EXACT with a loss other than
  * RILL_SQUARED or with RILL_L1 > 0); RILL_EUNSUPPORTED (unknown mode); RILL_ERANGE (the

@@ -111,6 +111,21 @@ class Model:
         self.n_classes = int(self.get(MODEL_N_CLASSES))
         self.n_outputs = self.n_classes if self.loss == SOFTMAX else 1
 
+    def _rows(self, X, y=None):
+        """X as n_rows x n_features (one row may be 1-D) and y as n_rows labels, both
+        C-contiguous float64; ValueError on any other shape (the C calls trust the sizes)."""
+        X = as_rows(X)
+        if X.ndim == 1:
+            X = X.reshape(1, -1)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError("X must be n_rows x %d, not %s" % (self.n_features, X.shape))
+        if y is None:
+            return X
+        y = as_rows(y)
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError("y must hold %d labels, not %s" % (X.shape[0], y.shape))
+        return X, y
+
     def _check(self, rc):
         if rc != OK:
             detail = self.lib.rill_model_error(self.h).decode() if self.h else ""
@@ -140,37 +155,39 @@ class Model:
         return v.value
 
     def fit(self, X, y):
-        X, y = as_rows(X), as_rows(y)
+        X, y = self._rows(X, y)
         self._check(self.lib.rill_fit(self.h, ptr(X), ptr(y), X.shape[0]))
         return self
 
     def step(self, X, y):
-        X, y = as_rows(X), as_rows(y)
+        X, y = self._rows(X, y)
         self._check(self.lib.rill_step(self.h, ptr(X), ptr(y), X.shape[0]))
         return self
 
     def predict(self, X):
-        X = as_rows(X)
+        X = self._rows(X)
         out = np.empty((X.shape[0], self.n_outputs))
         self._check(self.lib.rill_predict(self.h, ptr(X), X.shape[0], ptr(out)))
         return out if self.loss == SOFTMAX else out[:, 0]
 
     def classify(self, X):
-        X = as_rows(X)
+        X = self._rows(X)
         out = np.empty(X.shape[0])
         self._check(self.lib.rill_classify(self.h, ptr(X), X.shape[0], ptr(out)))
         return out
 
     def gradient(self, X, y):
         """(grad_sum, loss_sum) at the evaluation point."""
-        X, y = as_rows(X), as_rows(y)
+        X, y = self._rows(X, y)
         g = np.empty(self.n_weights())
         loss = c_double()
         self._check(self.lib.rill_gradient(self.h, ptr(X), ptr(y), X.shape[0], ptr(g), byref(loss)))
         return g, loss.value
 
     def apply_gradient(self, g, loss_sum, weight_sum):
-        g = as_rows(g)
+        g = as_rows(g).ravel()
+        if g.size != self.n_weights():
+            raise ValueError("g must hold %d sums, not %d" % (self.n_weights(), g.size))
         self._check(self.lib.rill_apply_gradient(self.h, ptr(g), loss_sum, weight_sum))
 
     def n_weights(self):
@@ -220,7 +237,7 @@ class Stream:
         model._check(model.lib.rill_stream_new(byref(self.h), model.h, batch_rows, mode))
 
     def push(self, X, y):
-        X, y = as_rows(X), as_rows(y)
+        X, y = self.model._rows(X, y)
         self.model._check(self.model.lib.rill_stream_push(self.h, ptr(X), ptr(y), X.shape[0]))
 
     def flush(self):

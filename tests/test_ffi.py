@@ -347,5 +347,24 @@ if ok:
 check("rill_model_init_static in a numpy buffer: fit equals the heap model's", ok,
       "%d bytes" % size.value)
 
+# The binding checks shapes before a C call reads the arrays: a 1-D row is one row, anything
+# that does not match the model is a ValueError.
+mb = rc.Model(lib, rc.SQUARED, d, 0)
+mb.fit(Xd, yd)
+one_row = mb.predict(Xd[0])
+check("binding: a 1-D row predicts as one row", one_row.shape == (1,) and
+      one_row[0] == mb.predict(Xd[:1])[0])
+refused = 0
+for call in (lambda: mb.predict(Xd[:, :-1]), lambda: mb.predict(Xd.ravel()[:2 * d + 1]),
+             lambda: mb.step(Xd[:3], yd[:2]), lambda: mb.fit(Xd, yd[:, None]),
+             lambda: mb.gradient(Xd[:4], yd[:5]), lambda: mb.apply_gradient(np.zeros(d), 1.0, 1.0),
+             lambda: mb.classify(Xd[None, :, :])):
+    try:
+        call()
+    except ValueError:
+        refused += 1
+check("binding: wrong shapes are ValueError, not a read past the array", refused == 7,
+      "%d of 7" % refused)
+
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
