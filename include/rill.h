@@ -201,13 +201,19 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  * iteration = one epoch) until converged or RILL_MAX_EPOCHS epochs. Converged means
  *   ||projected gradient||_inf <= RILL_TOL * max(1, ||g0||_inf)
  * where the projected gradient is the gradient of the full objective (the minimum-norm
- * subgradient under L1) and g0 the gradient at the first evaluation of this call. The
- * optimizer is L-BFGS (OWL-QN under L1) with a backtracking line search: no learning rate.
+ * subgradient under L1) and g0 the gradient at the first evaluation of this call. The test
+ * reads one number for all weights: with features in units far from the intercept's (values
+ * of order 1e6 and more beside it), the intercept's entry passes it before the intercept is
+ * learnt, and with an objective far below 1 the max(1, ...) passes at once. Standardize such
+ * features, or lower RILL_TOL. The optimizer is L-BFGS (OWL-QN under L1) with a backtracking
+ * line search: no learning rate.
  * Fixed-step mode (RILL_SCHEDULE_CONSTANT with RILL_LEARNING_RATE > 0): every epoch is the
  * plain (proximal) gradient step w <- w - eta (mean gradient + l2 w).
- * Each call's first epoch evaluates the starting point and its first step is accepted at the
- * second, so RILL_MAX_EPOCHS = 1 changes no weight: to train in slices, run the
- * rill_gradient / rill_apply_gradient loop, whose optimizer memory carries across calls.
+ * With L-BFGS, each call's first epoch evaluates the starting point and its first step is
+ * accepted at the second, so RILL_MAX_EPOCHS = 1 changes no weight: to train in slices, run
+ * the rill_gradient / rill_apply_gradient loop, whose optimizer memory carries across calls.
+ * (Fixed-step mode steps every epoch; its RILL_STAT_LOSS is the objective before the last
+ * step.)
  * After averaged SGD (RILL_AVERAGE), batch training starts from the iterate, the last
  * stochastic step's weights, not from their average; predict uses the average until the
  * first batch step is accepted, and the optimizer's weights from then on.
@@ -387,7 +393,9 @@ RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, 
  * Ends the pass: processes the buffered partial micro-batch, then
  * STEP: nothing more. PASS: one rill_apply_gradient from the pass's sums (one epoch).
  * EXACT: solves the ridge problem on the rows pushed since the last flush (intercept
- * unpenalized), sets the weights. Afterwards the stream holds nothing; it can be reused.
+ * unpenalized), sets the weights. Its RILL_STAT_LOSS comes from the moments, not the rows:
+ * accurate to about 1e-16 of the targets' centred sum of squares, so a near-perfect fit may
+ * read 0. Afterwards the stream holds nothing; it can be reused.
  * Flushing an empty stream is RILL_OK and does nothing.
  * Returns RILL_OK; RILL_EINVAL (NULL; EXACT with RILL_L1 > 0, set while a refused flush had
  * released the model: the moments are kept); RILL_EDATA (EXACT: numerically singular, or

@@ -193,8 +193,11 @@ static void accept(rill_model *m, double f, double f_smooth, const double *g)
             s[j] = o->eval[j] - m->w[j];
             y[j] = g[j] - o->g_x[j];
         }
-        double sy = dotn(s, y, n), yy = dotn(y, y, n);
-        if (sy > 1e-12 * yy && yy > 0.0) { /* keep the inverse-Hessian model positive */
+        double sy = dotn(s, y, n), yy = dotn(y, y, n), ss = dotn(s, s, n);
+        /* keep the inverse-Hessian model positive: the angle between s and y, which does not
+         * depend on the features' scale (s y / y y would drop every pair once the curvature
+         * along s passes 1e12, as for features in units of 1e6) */
+        if (sy > 1e-12 * sqrt(ss) * sqrt(yy) && yy > 0.0) {
             o->rho[o->next_pair] = 1.0 / sy;
             o->next_pair = (o->next_pair + 1) % RILL_LBFGS_M;
             if (o->n_pairs < RILL_LBFGS_M)
@@ -339,8 +342,10 @@ static int apply_sums(rill_model *m, const double *grad_sum, double loss_sum, do
     }
     o->alpha = next;
     o->n_backtracks++;
+    /* the trial would not move the weights: relative to them (an absolute floor stops
+     * every search where the optimum's weights are below 1e-16, features in units of 1e20) */
     double step = next * norm_inf(o->dir, n);
-    if (o->n_backtracks > RL_MAX_BACKTRACKS || step <= 1e-16 * fmax(1.0, norm_inf(m->w, n))) {
+    if (o->n_backtracks > RL_MAX_BACKTRACKS || step <= 1e-16 * norm_inf(m->w, n) || step == 0.0) {
         if (o->restarted) { /* steepest descent cannot decrease f either: numerical floor */
             o->stalled = 1;
             o->phase = OPT_FRESH;

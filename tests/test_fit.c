@@ -778,6 +778,61 @@ START_TEST(test_stalled_at_rounding_floor)
 }
 END_TEST
 
+/* The same problem in other units: raw diabetes features times c, l2 times c^2 (the
+ * optimum's weights are the original ones over c, the intercept and the objective the same).
+ * rill_fit reaches it without an intercept for c = 1e-6, 1e6 and 1e20 (the L-BFGS pairs are
+ * kept by the angle between s and y, and the line search's floor is relative to the weights,
+ * so neither depends on the features' units), and with one for c up to 1e3. Beyond, the
+ * intercept's gradient entry passes RILL_TOL's test early (features of order 1e6 beside it;
+ * rill.h says so). */
+START_TEST(test_fit_in_other_units)
+{
+    static const struct {
+        double c;
+        int fit_intercept;
+    } cases[] = {{1e2, 1}, {1e3, 1}, {1e-6, 0}, {1e6, 0}, {1e20, 0}};
+    const double l2 = 1e-3;
+    ref_data D;
+    size_t i, j, k;
+    double w1[11], wc[11], f1, fc;
+    ref_load("diabetes.csv", &D);
+    double *Xs = malloc(D.n * D.d * sizeof *Xs);
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const double c = cases[k].c;
+        rill_model *m1 = tu_new_model(RILL_SQUARED, D.d, 0), *mc = tu_new_model(RILL_SQUARED, D.d, 0);
+        for (i = 0; i < D.n * D.d; i++)
+            Xs[i] = D.X[i] * c;
+        tu_set_param(m1, RILL_L2, l2);
+        tu_set_param(mc, RILL_L2, l2 * c * c);
+        tu_set_param(m1, RILL_FIT_INTERCEPT, cases[k].fit_intercept);
+        tu_set_param(mc, RILL_FIT_INTERCEPT, cases[k].fit_intercept);
+        ck_assert_int_eq(rill_fit(m1, D.X, D.y, D.n), RILL_OK);
+        ck_assert_int_eq(rill_fit(mc, Xs, D.y, D.n), RILL_OK);
+        ck_assert_msg(tu_get_param(mc, RILL_STAT_CONVERGED) == 1.0 &&
+                          tu_get_param(mc, RILL_STAT_STALLED) == 0.0,
+                      "c = %g: converged %g, stalled %g after %g epochs", c,
+                      tu_get_param(mc, RILL_STAT_CONVERGED), tu_get_param(mc, RILL_STAT_STALLED),
+                      tu_get_param(mc, RILL_STAT_EPOCHS));
+        tu_copy_weights(m1, w1);
+        tu_copy_weights(mc, wc);
+        f1 = tu_get_param(m1, RILL_STAT_LOSS);
+        fc = tu_get_param(mc, RILL_STAT_LOSS);
+        printf("c = %g, intercept %d: objective %.17g (%.17g in the original units), %g "
+               "epochs\n", c, cases[k].fit_intercept, fc, f1, tu_get_param(mc, RILL_STAT_EPOCHS));
+        ck_assert_msg(fabs(fc - f1) <= 1e-9 * f1, "c = %g: objective %.17g, in the original units "
+                      "%.17g", c, fc, f1);
+        for (j = 0; j < D.d; j++)
+            ck_assert_msg(fabs(wc[j] * c - w1[j]) <= 1e-5 * ref_max_abs(w1, D.d),
+                          "c = %g: weight %zu is %.17g / c, %.17g in the original units", c, j,
+                          wc[j] * c, w1[j]);
+        rill_model_free(m1);
+        rill_model_free(mc);
+    }
+    free(Xs);
+    ref_data_free(&D);
+}
+END_TEST
+
 static Suite *fit_suite(void)
 {
     Suite *s = suite_create("fit");
@@ -796,6 +851,7 @@ static Suite *fit_suite(void)
     tcase_add_test(tc, test_warm_start);
     tcase_add_test(tc, test_warm_start_raw);
     tcase_add_test(tc, test_converged_flag_and_criterion);
+    tcase_add_test(tc, test_fit_in_other_units);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("l1");
