@@ -264,7 +264,8 @@ RILL_API int rill_step(rill_model *m, const double *X, const double *y, size_t n
 RILL_API int rill_predict(const rill_model *m, const double *X, size_t n_rows, double *out);
 /* Labels: yhat (RILL_SQUARED), 0/1 (RILL_LOGISTIC, P >= 0.5 is 1), argmax class
  * (RILL_SOFTMAX: the highest score, lowest index on ties; where two classes' probabilities
- * round to the same double in rill_predict, the scores still decide). out holds n_rows doubles. As rill_predict. */
+ * round to the same double in rill_predict, the scores still decide). out holds n_rows
+ * doubles. As rill_predict. */
 RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, double *labels);
 
 /*
