@@ -901,19 +901,28 @@ START_TEST(test_resume_fit_stochastic)
 }
 END_TEST
 
+/* A model of 4 features in the middle of a gradient/apply loop on a random problem of n rows:
+ * iters iterations, then the sums at its evaluation point in g (5 entries) and *loss. */
+static rill_model *mid_loop(int loss_kind, size_t K, uint64_t seed, size_t n, size_t iters,
+                            double **X, double **y, double *g, double *loss)
+{
+    ref_rng r;
+    rill_model *m = tu_new_model_for(loss_kind, 4, K);
+    ref_rng_seed(&r, seed);
+    ref_random_problem(&r, loss_kind, n, 4, K, 1.0, X, y);
+    tu_set_param(m, RILL_TOL, 0.0);
+    batch_iters(m, *X, *y, n, iters);
+    ck_assert_int_eq(rill_gradient(m, *X, *y, n, g, loss), RILL_OK);
+    return m;
+}
+
 /* Sums computed before a save are applied after the load: a checkpoint in a distributed loop
  * (the loaded model is not stale). */
 START_TEST(test_sums_across_save)
 {
-    const size_t n = 60, d = 4;
-    ref_rng r;
+    const size_t n = 60;
     double *X, *y, g[5], loss;
-    rill_model *a = tu_new_model_for(RILL_SQUARED, d, 0), *b;
-    ref_rng_seed(&r, 1100);
-    ref_random_problem(&r, RILL_SQUARED, n, d, 0, 1.0, &X, &y);
-    tu_set_param(a, RILL_TOL, 0.0);
-    batch_iters(a, X, y, n, 4);
-    ck_assert_int_eq(rill_gradient(a, X, y, n, g, &loss), RILL_OK);
+    rill_model *a = mid_loop(RILL_SQUARED, 0, 1100, n, 4, &X, &y, g, &loss), *b;
     b = reload(a);
     ck_assert_int_eq(rill_apply_gradient(a, g, loss, (double)n), RILL_OK);
     ck_assert_int_eq(rill_apply_gradient(b, g, loss, (double)n), RILL_OK);
@@ -929,15 +938,9 @@ END_TEST
  * refuses them once, as the original does, and both go on to the same bits. */
 START_TEST(test_stale_sums_across_save)
 {
-    const size_t n = 60, d = 4;
-    ref_rng r;
+    const size_t n = 60;
     double *X, *y, g[5], loss;
-    rill_model *a = tu_new_model_for(RILL_LOGISTIC, d, 2), *b;
-    ref_rng_seed(&r, 1101);
-    ref_random_problem(&r, RILL_LOGISTIC, n, d, 2, 1.0, &X, &y);
-    tu_set_param(a, RILL_TOL, 0.0);
-    batch_iters(a, X, y, n, 3);
-    ck_assert_int_eq(rill_gradient(a, X, y, n, g, &loss), RILL_OK);
+    rill_model *a = mid_loop(RILL_LOGISTIC, 2, 1101, n, 3, &X, &y, g, &loss), *b;
     tu_set_param(a, RILL_L2, 0.25); /* resets the optimizer: the sums are stale */
     b = reload(a);
     ck_assert_int_eq(b->opt.stale, 1);
