@@ -198,15 +198,15 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  *
  * RILL_BATCH_ROWS = 0: batch-fit. Resets the batch optimizer's memory and warm-starts from the
  * current weights, then loops { rill_gradient over all rows; rill_apply_gradient } (one loop
- * iteration = one epoch) until converged or RILL_MAX_EPOCHS epochs. Converged means
- *   ||projected gradient||_inf <= RILL_TOL * max(1, ||g0||_inf)
- * where the projected gradient is the gradient of the full objective (the minimum-norm
- * subgradient under L1) and g0 the gradient at the first evaluation of this call. The test
- * reads one number for all weights: with features in units far from the intercept's (values
- * of order 1e6 and more beside it), the intercept's entry passes it before the intercept is
- * learnt, and with an objective far below 1 the max(1, ...) passes at once. Standardize such
- * features, or lower RILL_TOL. The optimizer is L-BFGS (OWL-QN under L1) with a backtracking
- * line search: no learning rate.
+ * iteration = one epoch) until converged or RILL_MAX_EPOCHS epochs. Converged means, for
+ * every weight j,
+ *   |pg_j| <= RILL_TOL * max(1, |pg0_j|)
+ * where pg is the projected gradient, the gradient of the full objective (the minimum-norm
+ * subgradient under L1), and pg0 the projected gradient at the first evaluation of this call:
+ * each weight against its own start, so the test does not depend on the features' units. With
+ * an objective far below 1, or weights whose first gradient is below 1, the max(1, ...) makes
+ * it an absolute test: lower RILL_TOL for such problems. The optimizer is L-BFGS (OWL-QN under
+ * L1) with a backtracking line search: no learning rate.
  * Fixed-step mode (RILL_SCHEDULE_CONSTANT with RILL_LEARNING_RATE > 0): every epoch is the
  * plain (proximal) gradient step w <- w - eta (mean gradient + l2 w).
  * With L-BFGS, each call's first epoch evaluates the starting point and its first step is

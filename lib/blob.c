@@ -1,5 +1,6 @@
 /*
- * Model files (format version 1; the byte layout is documented in docs/format.md).
+ * Model files (format version 2, and reading version 1; the byte layout is documented in
+ * docs/format.md).
  *
  * A blob is the model's whole persistent state: configuration, statistics, weights, the
  * averaged iterate, the AdaGrad sums and the batch optimizer's memory, so that training
@@ -26,10 +27,12 @@
 
 #include "internal.h"
 
-#define BLOB_VERSION 1u
+#define BLOB_VERSION 2u
 #define BLOB_HEADER 56u  /* magic .. n_weights */
 #define BLOB_SCALARS 224u /* configuration, statistics, optimizer scalars: bytes 56 .. 280 */
-#define BLOB_ARRAYS 6u   /* w, w_avg, adagrad, eval, g_x, dir; then s and y (M arrays each) */
+/* n_weights-long arrays: w, w_avg, adagrad, eval, g_x, dir, s and y (M arrays each), and from
+ * version 2 on g0 */
+#define BLOB_ARRAYS(version) (6u + 2u * (uint64_t)RILL_LBFGS_M + ((version) >= 2u))
 
 static const unsigned char blob_magic[8] = {0x89, 'R', 'I', 'L', 'L', 0x0D, 0x0A, 0x1A};
 
@@ -49,11 +52,11 @@ static uint32_t crc32_ieee(const unsigned char *p, size_t n)
     return c ^ 0xFFFFFFFFu;
 }
 
-/* Total blob bytes for n_weights weights: header, scalars, rho (M), the 6 + 2M arrays, CRC.
- * Returns 0 on overflow (of uint64_t or of size_t). */
-static int blob_bytes(uint64_t n_weights, size_t *out)
+/* Total blob bytes of a format version for n_weights weights: header, scalars, rho (M), the
+ * arrays, CRC. Returns 0 on overflow (of uint64_t or of size_t). */
+static int blob_bytes(uint32_t version, uint64_t n_weights, size_t *out)
 {
-    const uint64_t arrays = BLOB_ARRAYS + 2u * (uint64_t)RILL_LBFGS_M;
+    const uint64_t arrays = BLOB_ARRAYS(version);
     const uint64_t fixed = BLOB_HEADER + BLOB_SCALARS + 8u * (uint64_t)RILL_LBFGS_M + 4u;
     if (n_weights > (UINT64_MAX - fixed) / 8u / arrays)
         return 0;
@@ -104,7 +107,7 @@ int rill_model_save(const rill_model *m, void *buf, size_t cap, size_t *size)
     if (!m || !size)
         return RILL_EINVAL;
     size_t need;
-    if (!blob_bytes((uint64_t)m->n_weights, &need))
+    if (!blob_bytes(BLOB_VERSION, (uint64_t)m->n_weights, &need))
         return RILL_ERANGE;
     if (!buf) {
         if (cap != 0)
@@ -183,6 +186,7 @@ int rill_model_save(const rill_model *m, void *buf, size_t cap, size_t *size)
     p = put_array(p, o->dir, nw);
     p = put_array(p, o->s, nw * RILL_LBFGS_M);
     p = put_array(p, o->y, nw * RILL_LBFGS_M);
+    p = put_array(p, o->g0, nw); /* version 2 */
 
     p = put_u32(p, crc32_ieee(start, (size_t)(p - start)));
     *size = need;
@@ -296,7 +300,7 @@ int rill_model_load_alloc(rill_model **out, const void *buf, size_t size, const 
     uint32_t version = get_u32(&r);
     uint32_t header = get_u32(&r);
     uint64_t total = get_u64(&r);
-    if (version != BLOB_VERSION || header != BLOB_HEADER || total != (uint64_t)size)
+    if (version < 1u || version > BLOB_VERSION || header != BLOB_HEADER || total != (uint64_t)size)
         return RILL_EFORMAT;
 
     /* 2. The checksum, before any other field is trusted. */
@@ -317,7 +321,7 @@ int rill_model_load_alloc(rill_model **out, const void *buf, size_t size, const 
     uint64_t n_outputs = loss == RILL_SOFTMAX ? n_classes : 1;
     size_t expect;
     if (n_features + 1 > UINT64_MAX / n_outputs || n_weights != n_outputs * (n_features + 1) ||
-        !blob_bytes(n_weights, &expect) || expect != size)
+        !blob_bytes(version, n_weights, &expect) || expect != size)
         return RILL_EFORMAT;
 
     /* 4. The model, through the caller's allocator. The shape is valid (step 3), so this can
@@ -383,6 +387,12 @@ int rill_model_load_alloc(rill_model **out, const void *buf, size_t size, const 
     get_array(&r, o->dir, nw, o->has_prev); /* with has_prev, the point a divergence restores */
     get_array(&r, o->s, nw * RILL_LBFGS_M, 0);
     get_array(&r, o->y, nw * RILL_LBFGS_M, 0);
+    if (version >= 2u) {
+        get_array(&r, o->g0, nw, 0);
+    } else { /* version 1 kept one first gradient norm for all weights: the same test */
+        for (size_t j = 0; j < nw; j++)
+            o->g0[j] = o->g0_norm;
+    }
 
     if (r.left != 4u) /* GCOVR_EXCL_LINE defence in depth: step 3 fixed the length */
         r.bad = 1;    /* GCOVR_EXCL_LINE */

@@ -41,7 +41,9 @@ struct rl_opt {
     double f_smooth_x;  /* smooth part (loss + l2) at the accepted point */
     double alpha;       /* step of the current trial along d */
     double dir_deriv;   /* directional derivative of the objective along d at x */
-    double g0_norm;     /* ||projected gradient||_inf at the first evaluation since reset */
+    double g0_norm;     /* ||projected gradient||_inf at the first evaluation since reset; -1:
+                         * not yet measured (g0 then holds nothing) */
+    double *g0;         /* |projected gradient| of each weight at that evaluation (n_w) */
     double *eval;       /* evaluation point (n_w) */
     double *g_x;        /* smooth gradient at the accepted point */
     double *dir;        /* search direction */

@@ -39,8 +39,8 @@ static size_t round_up(size_t v)
 }
 
 /* Number of n_weights-long arrays: w, w_avg, adagrad, scratch, scratch2, grad_sums, eval, g_x, dir,
- * and the L-BFGS pairs s and y. */
-#define RL_WEIGHT_ARRAYS (9 + 2 * RILL_LBFGS_M)
+ * g0, and the L-BFGS pairs s and y. */
+#define RL_WEIGHT_ARRAYS (10 + 2 * RILL_LBFGS_M)
 
 static int layout(size_t n_features, size_t n_outputs, size_t *n_weights, size_t *total)
 {
@@ -64,7 +64,7 @@ static void bind_arrays(rill_model *m)
     m->opt.rho = (double *)p;
     p += round_up(RILL_LBFGS_M * sizeof(double));
     double **slots[] = {&m->w, &m->w_avg, &m->adagrad, &m->scratch, &m->scratch2, &m->grad_sums,
-                        &m->opt.eval, &m->opt.g_x, &m->opt.dir};
+                        &m->opt.eval, &m->opt.g_x, &m->opt.dir, &m->opt.g0};
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++, p += arr)
         *slots[i] = (double *)p;
     m->opt.s = (double *)p;

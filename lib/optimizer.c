@@ -213,13 +213,30 @@ static void accept(rill_model *m, double f, double f_smooth, const double *g)
     m->stat_loss = f;
 }
 
-/* Converged when ||pg||_inf <= tol * max(1, ||pg at the first evaluation||_inf). */
+/* The stopping test, weight by weight: |pg_j| <= tol * max(1, |pg_j at the first evaluation|).
+ * Each weight against its own first gradient, so that the test does not depend on the
+ * features' units (one number for all weights let the entries of features in small units, the
+ * intercept's among them, pass long before they were learnt). At the first evaluation pg is
+ * its own reference; record keeps it as the reference for the later ones. */
+static int meets_tol(rill_model *m, const double *pg, int record)
+{
+    struct rl_opt *o = &m->opt;
+    const int first = o->g0_norm < 0.0;
+    int ok = 1;
+    for (size_t j = 0; j < m->n_weights; j++) {
+        const double a = fabs(pg[j]);
+        ok &= a <= m->tol * fmax(1.0, first ? a : o->g0[j]);
+        if (first && record)
+            o->g0[j] = a;
+    }
+    if (first && record)
+        o->g0_norm = norm_inf(pg, m->n_weights);
+    return ok;
+}
+
 static int check_converged(rill_model *m, const double *pg)
 {
-    double r = norm_inf(pg, m->n_weights);
-    if (m->opt.g0_norm < 0.0)
-        m->opt.g0_norm = r;
-    m->opt.converged = r <= m->tol * fmax(1.0, m->opt.g0_norm);
+    m->opt.converged = meets_tol(m, pg, 1);
     m->stat_converged = m->opt.converged;
     return m->opt.converged;
 }
@@ -234,8 +251,7 @@ static int fixed_step(rill_model *m, double f, const double *g)
     double *pg = m->scratch2, *next = m->grad_sums;
     const double eta = m->learning_rate;
     pseudo_gradient(m, m->w, g, pg);
-    const double r = norm_inf(pg, n), g0 = o->g0_norm < 0.0 ? r : o->g0_norm;
-    if (!(r <= m->tol * fmax(1.0, g0))) {
+    if (!meets_tol(m, pg, 0)) { /* nothing recorded before the step is known to be finite */
         for (size_t j = 0; j < n; j++) {
             double v = m->w[j] - eta * g[j];
             if (m->l1 > 0.0 && !rl_is_intercept(m, j)) {

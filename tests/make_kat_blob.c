@@ -1,7 +1,8 @@
 /*
- * Writes the known-answer model file tests/data/model_v1.blob (format version 1).
+ * Writes the known-answer model file tests/data/model_v2.blob (format version 2; its
+ * predecessor, model_v1.blob, was written by the version 1 writer and stays committed).
  *
- *   ./make_kat_blob path/to/model_v1.blob
+ *   ./make_kat_blob path/to/model_v2.blob
  *
  * Built with the tests but not run by them: the committed blob is the known answer, and
  * test_blob checks that today's library still loads it and predicts what its weights imply.
@@ -68,6 +69,10 @@ int main(int argc, char **argv)
     m->stat_stopped = 0;
     m->prog_loss_sum = 10.5;
     m->prog_rows = 42.0;
+    /* version 2: each weight's first gradient (j + 1) / 16, and their maximum (test_blob.c) */
+    for (size_t j = 0; j < 12; j++)
+        m->opt.g0[j] = (double)(j + 1) * 0.0625;
+    m->opt.g0_norm = 0.75;
 
     check(rill_model_save(m, NULL, 0, &size), "size query");
     buf = malloc(size);

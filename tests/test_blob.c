@@ -19,8 +19,8 @@
 #include "tmain.h"
 #include "tutil.h"
 
-/* The committed known-answer blob: tests/data/model_v1.blob. The build passes REF_DATA_DIR,
- * the source tree's examples/data. */
+/* The committed known-answer blobs: tests/data/model_v1.blob and model_v2.blob. The build
+ * passes REF_DATA_DIR, the source tree's examples/data. */
 #ifndef BLOB_DATA_DIR
 #ifdef REF_DATA_DIR
 #define BLOB_DATA_DIR REF_DATA_DIR "/../../tests/data"
@@ -73,10 +73,17 @@
 #define OFF_G0_NORM 272
 #define OFF_RHO 280
 #define OFF_ARRAYS (OFF_RHO + 8 * RILL_LBFGS_M)
-/* array a (0 w, 1 w_avg, 2 adagrad, 3 eval, 4 g_x, 5 dir, 6.. s, y) of n_weights doubles */
+/* array a (0 w, 1 w_avg, 2 adagrad, 3 eval, 4 g_x, 5 dir, 6.. s, y, then ARRAY_G0) of
+ * n_weights doubles */
 #define OFF_ARRAY(a, nw) (OFF_ARRAYS + 8 * (size_t)(a) * (nw))
+#define ARRAY_G0 (6 + 2 * RILL_LBFGS_M) /* format version 2 */
 
 static size_t blob_size_formula(size_t nw)
+{
+    return OFF_ARRAYS + 8 * nw * (7 + 2 * RILL_LBFGS_M) + 4;
+}
+
+static size_t blob_size_v1(size_t nw)
 {
     return OFF_ARRAYS + 8 * nw * (6 + 2 * RILL_LBFGS_M) + 4;
 }
@@ -325,11 +332,11 @@ START_TEST(test_layout)
     b = save_blob(m, &size);
 
     ck_assert_uint_eq(size, blob_size_formula(nw));
-    ck_assert_uint_eq(size, 284 + 8 * RILL_LBFGS_M + 8 * 11 * (6 + 2 * RILL_LBFGS_M));
+    ck_assert_uint_eq(size, 284 + 8 * RILL_LBFGS_M + 8 * 11 * (7 + 2 * RILL_LBFGS_M));
     if (RILL_LBFGS_M == 40)
-        ck_assert_uint_eq(size, 8172); /* d = 10, squared */
+        ck_assert_uint_eq(size, 8260); /* d = 10, squared */
     ck_assert_msg(memcmp(b, magic, 8) == 0, "magic");
-    ck_assert_uint_eq(ref_rd_u32(b + OFF_VERSION), 1);
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_VERSION), 2);
     ck_assert_uint_eq(ref_rd_u32(b + OFF_HEADER), 56);
     ck_assert_uint_eq(ref_rd_u64(b + OFF_TOTAL), size);
     ck_assert_uint_eq(ref_rd_u32(b + OFF_LBFGS_M), RILL_LBFGS_M);
@@ -574,7 +581,8 @@ START_TEST(test_fields_validated_behind_crc)
 {
     static const struct edit edits[] = {
         {"version 0", OFF_VERSION, F_U32, 0, 0, RILL_EFORMAT},
-        {"version 2 (newer)", OFF_VERSION, F_U32, 2, 0, RILL_EFORMAT},
+        {"version 3 (newer)", OFF_VERSION, F_U32, 3, 0, RILL_EFORMAT},
+        {"version 1 (its size is smaller)", OFF_VERSION, F_U32, 1, 0, RILL_EFORMAT},
         {"header size", OFF_HEADER, F_U32, 57, 0, RILL_EFORMAT},
         {"L-BFGS memory", OFF_LBFGS_M, F_U32, RILL_LBFGS_M - 1, 0, RILL_EFORMAT},
         {"loss 0", OFF_LOSS, F_U32, 0, 0, RILL_EFORMAT},
@@ -983,8 +991,17 @@ static unsigned char *read_file(const char *path, size_t *size)
     return b;
 }
 
+/* The first gradients make_kat_blob gives the version 2 blob (g0, g0_norm their maximum). */
+static double kat_g0(size_t j)
+{
+    return (double)(j + 1) * 0.0625;
+}
+
+/* The committed blobs: version 2 (today's) and version 1 hold the same model. Version 1 loads
+ * with its g0_norm as every weight's g0 (-1 there: not yet measured). */
 START_TEST(test_known_answer_blob)
 {
+    const int version = _i + 1;
     /* rows and their scores, worked out by hand (all exact in binary) */
     static const double X[5][3] = {
         {1, 2, 3}, {-1, 0.5, 2}, {0, 0, 0}, {2, -1, 0.5}, {-2, 0, 1}};
@@ -994,15 +1011,15 @@ START_TEST(test_known_answer_blob)
                                         {1.875, -2.375, -1.75},
                                         {0.125, 1.25, -0.875}};
     static const double labels[5] = {0, 0, 2, 0, 1};
-    const char *path = BLOB_DATA_DIR "/model_v1.blob";
+    const char *path = version == 1 ? BLOB_DATA_DIR "/model_v1.blob" : BLOB_DATA_DIR "/model_v2.blob";
     size_t size, i, c, j;
     unsigned char *b, *again;
     double p[15], lab[5], w[12];
     rill_model *m;
 
     b = read_file(path, &size);
-    ck_assert_uint_eq(size, blob_size_formula(12));
-    ck_assert_uint_eq(ref_rd_u32(b + OFF_VERSION), 1);
+    ck_assert_uint_eq(size, version == 1 ? blob_size_v1(12) : blob_size_formula(12));
+    ck_assert_uint_eq(ref_rd_u32(b + OFF_VERSION), version);
     ck_assert_uint_eq(ref_rd_u64(b + OFF_TOTAL), size);
     ck_assert_uint_eq(ref_rd_u32(b + size - 4), ref_crc32(b, size - 4));
     m = load_blob(b, size);
@@ -1055,10 +1072,28 @@ START_TEST(test_known_answer_blob)
                       labels[i]);
     }
 
-    /* today's writer produces the committed bytes: format version 1 is stable */
+    /* today's writer produces the committed version 2 bytes: the format is stable; version 1
+     * comes back as version 2, its bytes with every weight's g0 appended before the CRC */
     again = save_blob(m, &i);
-    ck_assert_uint_eq(i, size);
-    ck_assert_msg(memcmp(again, b, size) == 0, "re-saving the known-answer model changed bytes");
+    if (version == 2) {
+        ck_assert_uint_eq(i, size);
+        ck_assert_msg(memcmp(again, b, size) == 0,
+                      "re-saving the known-answer model changed bytes");
+        ck_assert(ref_rd_f64(b + OFF_G0_NORM) == kat_g0(11));
+        for (j = 0; j < 12; j++)
+            ck_assert(ref_rd_f64(b + OFF_ARRAY(ARRAY_G0, 12) + 8 * j) == kat_g0(j));
+    } else {
+        ck_assert_uint_eq(i, blob_size_formula(12));
+        ck_assert_uint_eq(ref_rd_u32(again + OFF_VERSION), 2);
+        ck_assert_uint_eq(ref_rd_u64(again + OFF_TOTAL), i);
+        ck_assert_msg(memcmp(again + OFF_HEADER, b + OFF_HEADER, OFF_TOTAL - OFF_HEADER) == 0 &&
+                          memcmp(again + OFF_LBFGS_M, b + OFF_LBFGS_M, size - 4 - OFF_LBFGS_M) == 0,
+                      "a version 1 model saved as version 2 changed its fields");
+        ck_assert(ref_rd_f64(b + OFF_G0_NORM) == -1.0);
+        for (j = 0; j < 12; j++)
+            ck_assert(ref_rd_f64(again + OFF_ARRAY(ARRAY_G0, 12) + 8 * j) == -1.0);
+        ck_assert_uint_eq(ref_rd_u32(again + i - 4), ref_crc32(again, i - 4));
+    }
     free(again);
     free(b);
     rill_model_free(m);
@@ -1072,7 +1107,7 @@ static Suite *blob_suite(void)
     tcase_add_loop_test(tc, test_roundtrip, 0, 6);
     tcase_add_test(tc, test_layout);
     tcase_add_test(tc, test_crc_reference);
-    tcase_add_test(tc, test_known_answer_blob);
+    tcase_add_loop_test(tc, test_known_answer_blob, 0, 2);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("arguments");

@@ -23,16 +23,34 @@ static double inf_norm(const double *v, size_t n)
 }
 
 /* ||projected gradient||_inf of the full objective at W. */
+/* The reference's projected gradient at W (malloc'ed, n_weights entries). */
+static double *pg_at(int loss, const double *X, const double *y, size_t n, size_t d, size_t K,
+                     const double *W, double l2, double l1)
+{
+    size_t nw = ref_n_weights(loss, d, K);
+    double *g = malloc(nw * sizeof *g), *pg = malloc(nw * sizeof *pg);
+    ref_gradient(loss, X, y, n, d, K, W, l2, g);
+    ref_projected_gradient(d, ref_n_outputs(loss, K), W, g, l1, pg);
+    free(g);
+    return pg;
+}
+
 static double pg_norm(int loss, const double *X, const double *y, size_t n, size_t d, size_t K,
                       const double *W, double l2, double l1)
 {
-    size_t nw = ref_n_weights(loss, d, K);
-    double *g = malloc(nw * sizeof *g), *pg = malloc(nw * sizeof *pg), r;
-    ref_gradient(loss, X, y, n, d, K, W, l2, g);
-    ref_projected_gradient(d, ref_n_outputs(loss, K), W, g, l1, pg);
-    r = inf_norm(pg, nw);
-    free(g);
+    double *pg = pg_at(loss, X, y, n, d, K, W, l2, l1), r;
+    r = inf_norm(pg, ref_n_weights(loss, d, K));
     free(pg);
+    return r;
+}
+
+/* The largest |pg_j| / (tol max(1, |pg0_j|)) over the weights: rill.h's stopping test holds
+ * when it is at most 1 (slack for the rounding of the two gradients). */
+static double criterion_ratio(const double *pg, const double *pg0, size_t nw, double tol)
+{
+    double r = 0.0;
+    for (size_t j = 0; j < nw; j++)
+        r = fmax(r, fabs(pg[j]) / (tol * fmax(1.0, fabs(pg0[j]))));
     return r;
 }
 
@@ -373,7 +391,8 @@ START_TEST(test_converged_flag_and_criterion)
 {
     ref_data D;
     rill_model *m;
-    double *w0, *w, g0, gn, tol = 1e-8;
+    double *w0, *w, *pg0, *pg, ratio, tol = 1e-8;
+    size_t nw;
     int rc;
     ref_load("diabetes.csv", &D);
     ref_threshold_labels(D.y, D.n, 140.0);
@@ -390,33 +409,36 @@ START_TEST(test_converged_flag_and_criterion)
                   tu_get_param(m, RILL_STAT_EPOCHS));
     ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 0.0,
                   "RILL_STAT_CONVERGED = 1 after 3 epochs on raw data");
-    /* then to convergence, warm-started from here: the documented criterion holds */
+    /* then to convergence, warm-started from here: the documented criterion holds, weight by
+     * weight against the gradient at the call's first evaluation */
+    nw = rill_model_n_weights(m);
     w0 = tu_get_weights(m);
-    g0 = pg_norm(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w0, 1e-3, 0);
+    pg0 = pg_at(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w0, 1e-3, 0);
     tu_set_param(m, RILL_MAX_EPOCHS, 1000);
     rc = rill_fit(m, D.X, D.y, D.n);
     ck_assert_msg(rc == RILL_OK, "fit = %d", rc);
     ck_assert_msg(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0, "not converged in %g epochs",
                   tu_get_param(m, RILL_STAT_EPOCHS));
     w = tu_get_weights(m);
-    gn = pg_norm(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w, 1e-3, 0);
-    printf("criterion: |pg| %.3g <= tol * max(1, |g0| = %.3g) = %.3g\n", gn, g0,
-           tol * (g0 > 1 ? g0 : 1));
-    ck_assert_msg(gn <= 1.01 * tol * (g0 > 1 ? g0 : 1),
-                  "RILL_STAT_CONVERGED = 1 but |projected gradient|_inf = %g > tol * max(1, |g0|) "
-                  "= %g",
-                  gn, tol * (g0 > 1 ? g0 : 1));
+    pg = pg_at(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w, 1e-3, 0);
+    ratio = criterion_ratio(pg, pg0, nw, tol);
+    printf("criterion: max_j |pg_j| / (tol max(1, |pg0_j|)) = %.3g\n", ratio);
+    ck_assert_msg(ratio <= 1.01, "RILL_STAT_CONVERGED = 1 but a weight's |pg_j| is %g times "
+                  "tol * max(1, |pg0_j|)", ratio);
     /* a tighter tol still converges and is then met too */
     tu_set_param(m, RILL_TOL, 1e-11);
-    g0 = gn;
+    free(pg0);
+    pg0 = pg;
     rc = rill_fit(m, D.X, D.y, D.n);
     ck_assert_msg(rc == RILL_OK, "fit tol 1e-11 = %d", rc);
     free(w);
     w = tu_get_weights(m);
-    gn = pg_norm(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w, 1e-3, 0);
+    pg = pg_at(RILL_LOGISTIC, D.X, D.y, D.n, D.d, 2, w, 1e-3, 0);
+    ratio = criterion_ratio(pg, pg0, nw, 1e-11);
     if (tu_get_param(m, RILL_STAT_CONVERGED) == 1.0)
-        ck_assert_msg(gn <= 1.01 * 1e-11 * (g0 > 1 ? g0 : 1) + 1e-15,
-                      "tol 1e-11: converged flag with |pg| = %g", gn);
+        ck_assert_msg(ratio <= 1.01 + 1e-4, "tol 1e-11: converged flag with a ratio of %g", ratio);
+    free(pg0);
+    free(pg);
     free(w0);
     free(w);
     rill_model_free(m);
@@ -782,15 +804,16 @@ END_TEST
  * optimum's weights are the original ones over c, the intercept and the objective the same).
  * rill_fit reaches it without an intercept for c = 1e-6, 1e6 and 1e20 (the L-BFGS pairs are
  * kept by the angle between s and y, and the line search's floor is relative to the weights,
- * so neither depends on the features' units), and with one for c up to 1e3. Beyond, the
- * intercept's gradient entry passes RILL_TOL's test early (features of order 1e6 beside it;
- * rill.h says so). */
+ * so neither depends on the features' units), and with one for c up to 1e6, features of order
+ * 1e8 beside the intercept: the stopping test holds each weight to its own first gradient.
+ * (With one number for all weights, ||pg||_inf <= tol max(1, ||pg0||_inf), the intercept's
+ * entry passed from c = 1e4 on, 5.7 % above the optimum.) */
 START_TEST(test_fit_in_other_units)
 {
     static const struct {
         double c;
         int fit_intercept;
-    } cases[] = {{1e2, 1}, {1e3, 1}, {1e-6, 0}, {1e6, 0}, {1e20, 0}};
+    } cases[] = {{1e2, 1}, {1e3, 1}, {1e4, 1}, {1e6, 1}, {1e-6, 0}, {1e6, 0}, {1e20, 0}};
     const double l2 = 1e-3;
     ref_data D;
     size_t i, j, k;

@@ -622,13 +622,17 @@ def group_locale():
 
 
 def group_kat():
-    """The committed known-answer model through the command: weights and predictions
-    worked out by hand from the documented weights."""
-    blob = os.path.join(KAT_DIR, "model_v1.blob")
+    """The committed known-answer models (format versions 1 and 2) through the command:
+    weights and predictions worked out by hand from the documented weights."""
+    for name in ("model_v1.blob", "model_v2.blob"):
+        kat_one(os.path.join(KAT_DIR, name))
+
+
+def kat_one(blob):
     kat_w = np.array([0.5, -0.25, 1.0, 0.125, -0.75, 0.5, 0.25, -0.5, 0.0, 1.5, -1.25, 0.375])
     info = must(["info", blob])
     w = np.array([float(v) for v in info.split("weights", 1)[1].split()])
-    check("rill info: the known-answer weights", same_bits(w, kat_w))
+    check(os.path.basename(blob) + ": rill info: the known-answer weights", same_bits(w, kat_w))
     fields = dict(line.split(" ", 1) for line in info.splitlines()[1:] if " " in line)
     check("rill info: loss softmax, 3 features, 3 classes",
           (fields["loss"], fields["n_features"], fields["n_classes"]) == ("3", "3", "3"))
