@@ -2,7 +2,7 @@
 # 32-bit ARM (armhf) under qemu-arm (cross/arm-linux-gnueabihf.txt): builds the library and the
 # Check suites for a 32-bit target and runs them there — 32-bit size_t (overflow checks, sizes),
 # a 32-bit ABI's alignment, and the model file format across machines (the blob suite loads
-# tests/data/model_v1.blob, written on x86-64). Needs Debian's multiarch check:armhf
+# tests/data/model_v1.blob and model_v2.blob, written on x86-64). Needs Debian's multiarch check:armhf
 # (scripts/ci/packages.txt; .ci/run adds the armhf architecture).
 set -e
 dir=build-arm32
