@@ -251,7 +251,7 @@ RILL_API int rill_fit(rill_model *m, const double *X, const double *y, size_t n_
  * say). Measures the rows' loss before the step (progressive loss).
  * With RILL_AVERAGE on, keeps the average of the iterates; predict then uses it.
  * Returns RILL_OK; RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE (n_rows x n_features doubles
- * overflow size_t); RILL_EDATA; RILL_EDIVERGED (non-finite weights: nothing changed);
+ * overflow size_t); RILL_EDATA; RILL_EDIVERGED (non-finite loss or weights: nothing changed);
  * RILL_ESTATE; RILL_EINVAL with RILL_SCHEDULE_OPTIMAL and l2 = 0.
  */
 RILL_API int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows);

@@ -258,13 +258,16 @@ static inline void rl_softmax_rows(double *restrict z, size_t k, size_t n,
 }
 
 /* Logistic loss softplus(z) - t z of one row and its derivative sigmoid(z) - t, from
- * e = exp(-|z|): sigmoid = (z >= 0 ? 1 : e) / (1 + e), softplus = max(z, 0) + log1p(e).
- * NaN or infinite z gives a non-finite loss (rill_gradient relies on it). */
+ * e = exp(-|z|): sigmoid = (z >= 0 ? 1 : e) / (1 + e), softplus = max(z, 0) + log1p(e). The
+ * loss is written max(z, 0) - t z + log1p(e) with the first two terms taken together (exact
+ * for t = 0 or 1), so that a well-classified row's small loss is log1p(e) to full relative
+ * precision: (z + log1p(e)) - z would keep only half an ulp of z of it. NaN or infinite z
+ * gives a non-finite loss (rill_gradient relies on it). */
 static inline double rl_logistic(double z, double t, double *deriv)
 {
     const double e = rl_exp_nonpos(-fabs(z)), lp = rl_log1p_unit(e);
     *deriv = (z >= 0.0 ? 1.0 : e) / (1.0 + e) - t;
-    return (z > 0.0 ? z + lp : lp) - t * z;
+    return (z > 0.0 ? (1.0 - t) * z : -t * z) + lp;
 }
 
 #endif

@@ -331,6 +331,35 @@ START_TEST(test_logistic_huge_logits)
 }
 END_TEST
 
+/* A well-classified row's loss, log1p(exp(-|z|)), to full relative precision whichever its
+ * label: z > 0 with label 1 the same as its mirror, -z with label 0 (they once differed: the
+ * first was (z + log1p(e)) - z, 2e-11 off at z = 10 and 0 from z = 37). */
+START_TEST(test_logistic_small_losses_relative)
+{
+    static const double zs[] = {0.5, 1.0, 5.0, 10.0, 20.0, 37.0, 100.0, 700.0};
+    rill_model *m = tu_new_model(RILL_LOGISTIC, 1, 2);
+    size_t i;
+    int side;
+    for (i = 0; i < sizeof zs / sizeof zs[0]; i++) {
+        const long double want = log1pl(expl(-(long double)zs[i]));
+        for (side = 0; side < 2; side++) {
+            double w[2] = {side ? -zs[i] : zs[i], 0.0}, x = 1.0, t = side ? 0.0 : 1.0, g[2], l;
+            ck_assert_int_eq(rill_model_set_weights(m, w, 2), RILL_OK);
+            ck_assert_int_eq(rill_gradient(m, &x, &t, 1, g, &l), RILL_OK);
+            ck_assert_msg(fabsl((long double)l - want) <= 4.0L * 0x1p-52L * want,
+                          "z %g, label %g: loss %.17g, log1p(exp(-|z|)) %.17Lg", w[0], t, l,
+                          want);
+            ck_assert_int_eq(rill_step(m, &x, &t, 1), RILL_OK); /* the row kernel's loss */
+            ck_assert_msg(fabsl((long double)tu_get_param(m, RILL_STAT_LOSS) - want) <=
+                              4.0L * 0x1p-52L * want,
+                          "z %g, label %g: rill_step's loss %.17g", w[0], t,
+                          tu_get_param(m, RILL_STAT_LOSS));
+        }
+    }
+    rill_model_free(m);
+}
+END_TEST
+
 /* Softmax at scores [a, 0, -a] for a up to 1e300: loss = logsumexp - z_label in closed form,
  * probabilities finite and summing to 1. */
 START_TEST(test_softmax_huge_logits)
@@ -545,6 +574,7 @@ static Suite *numeric_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("stable");
     tcase_add_test(tc, test_logistic_huge_logits);
+    tcase_add_test(tc, test_logistic_small_losses_relative);
     tcase_add_test(tc, test_softmax_huge_logits);
     tcase_add_loop_test(tc, test_predict_overflowing_score, 0, 3);
     tcase_add_test(tc, test_logistic_classify_agrees_with_predict);
