@@ -203,10 +203,14 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  *   |pg_j| <= RILL_TOL * max(1, |pg0_j|)
  * where pg is the projected gradient, the gradient of the full objective (the minimum-norm
  * subgradient under L1), and pg0 the projected gradient at the first evaluation of this call:
- * each weight against its own start, so the test does not depend on the features' units. With
- * an objective far below 1, or weights whose first gradient is below 1, the max(1, ...) makes
- * it an absolute test: lower RILL_TOL for such problems. The optimizer is L-BFGS (OWL-QN under
- * L1) with a backtracking line search: no learning rate.
+ * each weight against its own start, so features in large units do not let the others (the
+ * intercept among them) pass early. Where a weight's first gradient is below 1 (features in
+ * small units, an objective far below 1) the max(1, ...) makes its test absolute: lower
+ * RILL_TOL for such problems. Features whose scales differ by more than about 1e4 (among
+ * themselves or from the intercept's 1) can leave the objective too ill-conditioned to reach
+ * its optimum in double precision: the fit then ends with RILL_STAT_STALLED = 1 short of it;
+ * standardize them. The optimizer is L-BFGS (OWL-QN under L1) with a backtracking line
+ * search: no learning rate.
  * Fixed-step mode (RILL_SCHEDULE_CONSTANT with RILL_LEARNING_RATE > 0): every epoch is the
  * plain (proximal) gradient step w <- w - eta (mean gradient + l2 w).
  * With L-BFGS, each call's first epoch evaluates the starting point and its first step is
@@ -229,8 +233,8 @@ RILL_API int rill_param_bounds(int param, double *lo, double *hi);
  *
  * The progress callback, if set, runs after each epoch (batch) or micro-batch (stochastic).
  * Returns RILL_OK (also when stopped by the callback: RILL_STAT_STOPPED = 1, or when the
- * epochs ran out: RILL_STAT_CONVERGED = 0, or when no step lowers the objective any more,
- * which happens only at rounding level: RILL_STAT_STALLED = 1); RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE
+ * epochs ran out: RILL_STAT_CONVERGED = 0, or when no step lowers the objective by more than
+ * its rounding: RILL_STAT_STALLED = 1); RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE
  * (n_rows x n_features doubles overflow size_t); RILL_EDATA (NaN/Inf
  * or bad label: nothing changed; the error names row and column); RILL_EDIVERGED (weights
  * rolled back to the last finite accepted state); RILL_ESTATE (a stream is busy on m);
