@@ -1,7 +1,8 @@
 /*
  * Online training from standard input through a STEP micro-batch stream.
  *
- *   stream squared|logistic|softmax K [batch_rows [report_every]] < data.csv
+ *   stream squared|logistic [batch_rows [report_every]] < data.csv
+ *   stream softmax K [batch_rows [report_every]] < data.csv   (K classes)
  *
  * stdin: a CSV with a header line, numeric cells, the label in the last column (a target for
  * squared, 0/1 for logistic, 0..K-1 for softmax). Rows are read as they arrive and pushed in
@@ -24,8 +25,9 @@
 static int usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s squared|logistic|softmax K [batch_rows [report_every]] < data.csv\n",
-            prog);
+            "usage: %s squared|logistic [batch_rows [report_every]] < data.csv\n"
+            "       %s softmax K [batch_rows [report_every]] < data.csv\n",
+            prog, prog);
     return 2;
 }
 
@@ -72,7 +74,7 @@ int main(int argc, char **argv)
 {
     int loss, arg = 2, rc, status = 1;
     size_t K = 0, batch_rows = 32, report_every = 100, d = 0, rows = 0, buffered = 0, lineno = 1;
-    char *line = malloc(LINE_MAX_LEN);
+    char *line = NULL;
     double *X = NULL, *y = NULL;
     rill_model *m = NULL;
     rill_stream *s = NULL;
@@ -98,6 +100,7 @@ int main(int argc, char **argv)
         return usage(argv[0]);
     if (argc > arg + 2)
         return usage(argv[0]);
+    line = malloc(LINE_MAX_LEN);
     if (!line) {
         fprintf(stderr, "out of memory\n");
         return 1;

@@ -6,6 +6,7 @@ and raise `RillError` (status, name, detail) on a failing status. The constants 
 header's pinned values. See docs/ffi.md for the rules that keep bindings like this one simple.
 """
 import ctypes
+import weakref
 from ctypes import POINTER, byref, c_char_p, c_double, c_int, c_size_t, c_uint, c_void_p
 
 import numpy as np
@@ -102,6 +103,7 @@ class Model:
     def __init__(self, lib, loss=None, n_features=None, n_classes=0, handle=None):
         self.lib = lib
         self.h = c_void_p()
+        self._streams = weakref.WeakSet()  # open streams, closed before the model
         if handle is not None:
             self.h = handle
         else:
@@ -126,12 +128,21 @@ class Model:
             raise ValueError("y must hold %d labels, not %s" % (X.shape[0], y.shape))
         return X, y
 
-    def _check(self, rc):
+    def _check(self, rc, const_call=None):
+        """Raises RillError for a failed call. The model's error detail describes the last
+        failed non-const call; a const call (predict, get, ...) passes its name instead."""
         if rc != OK:
-            detail = self.lib.rill_model_error(self.h).decode() if self.h else ""
+            if const_call:
+                detail = const_call
+            else:
+                detail = self.lib.rill_model_error(self.h).decode() if self.h else ""
             raise RillError(self.lib, rc, detail)
 
     def close(self):
+        """Frees the model, and first the streams still open on it (rill_stream_free must
+        come before rill_model_free)."""
+        for s in list(getattr(self, "_streams", ())):
+            s.close()
         if self.h:
             self.lib.rill_model_free(self.h)
             self.h = c_void_p()
@@ -151,7 +162,7 @@ class Model:
 
     def get(self, param):
         v = c_double()
-        self._check(self.lib.rill_model_get(self.h, param, byref(v)))
+        self._check(self.lib.rill_model_get(self.h, param, byref(v)), "rill_model_get")
         return v.value
 
     def fit(self, X, y):
@@ -167,13 +178,13 @@ class Model:
     def predict(self, X):
         X = self._rows(X)
         out = np.empty((X.shape[0], self.n_outputs))
-        self._check(self.lib.rill_predict(self.h, ptr(X), X.shape[0], ptr(out)))
+        self._check(self.lib.rill_predict(self.h, ptr(X), X.shape[0], ptr(out)), "rill_predict")
         return out if self.loss == SOFTMAX else out[:, 0]
 
     def classify(self, X):
         X = self._rows(X)
         out = np.empty(X.shape[0])
-        self._check(self.lib.rill_classify(self.h, ptr(X), X.shape[0], ptr(out)))
+        self._check(self.lib.rill_classify(self.h, ptr(X), X.shape[0], ptr(out)), "rill_classify")
         return out
 
     def gradient(self, X, y):
@@ -181,7 +192,8 @@ class Model:
         X, y = self._rows(X, y)
         g = np.empty(self.n_weights())
         loss = c_double()
-        self._check(self.lib.rill_gradient(self.h, ptr(X), ptr(y), X.shape[0], ptr(g), byref(loss)))
+        self._check(self.lib.rill_gradient(self.h, ptr(X), ptr(y), X.shape[0], ptr(g), byref(loss)),
+                    "rill_gradient")
         return g, loss.value
 
     def apply_gradient(self, g, loss_sum, weight_sum):
@@ -196,13 +208,13 @@ class Model:
     def weights(self):
         """(n_outputs, n_features + 1): one row per output, the intercept last."""
         w = np.empty(self.n_weights())
-        self._check(self.lib.rill_model_weights(self.h, ptr(w), w.size))
+        self._check(self.lib.rill_model_weights(self.h, ptr(w), w.size), "rill_model_weights")
         return w.reshape(self.n_outputs, self.n_features + 1)
 
     def eval_point(self):
         """Where the next rill_gradient evaluates, in the layout of weights()."""
         w = np.empty(self.n_weights())
-        self._check(self.lib.rill_model_eval_point(self.h, ptr(w), w.size))
+        self._check(self.lib.rill_model_eval_point(self.h, ptr(w), w.size), "rill_model_eval_point")
         return w.reshape(self.n_outputs, self.n_features + 1)
 
     def set_weights(self, w):
@@ -211,9 +223,9 @@ class Model:
 
     def save(self):
         size = c_size_t()
-        self._check(self.lib.rill_model_save(self.h, None, 0, byref(size)))
+        self._check(self.lib.rill_model_save(self.h, None, 0, byref(size)), "rill_model_save")
         buf = ctypes.create_string_buffer(size.value)
-        self._check(self.lib.rill_model_save(self.h, buf, size.value, byref(size)))
+        self._check(self.lib.rill_model_save(self.h, buf, size.value, byref(size)), "rill_model_save")
         return buf.raw[: size.value]
 
     @classmethod
@@ -235,6 +247,7 @@ class Stream:
         self.model = model
         self.h = c_void_p()
         model._check(model.lib.rill_stream_new(byref(self.h), model.h, batch_rows, mode))
+        model._streams.add(self)
 
     def push(self, X, y):
         X, y = self.model._rows(X, y)
@@ -247,6 +260,7 @@ class Stream:
         if self.h:
             self.model.lib.rill_stream_free(self.h)
             self.h = c_void_p()
+        self.model._streams.discard(self)
 
     def __enter__(self):
         return self

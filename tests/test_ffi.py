@@ -366,5 +366,30 @@ for call in (lambda: mb.predict(Xd[:, :-1]), lambda: mb.predict(Xd.ravel()[:2 * 
 check("binding: wrong shapes are ValueError, not a read past the array", refused == 7,
       "%d of 7" % refused)
 
+# Closing a model closes its open streams first (a stream used after that is an error, not a
+# write to freed memory); a const call's error names that call, not an older failure.
+ms = rc.Model(lib, rc.SQUARED, d, 0)
+st = ms.stream(4, rc.STREAM_STEP)
+st.push(Xd[:3], yd[:3])
+ms.close()
+try:
+    st.push(Xd[:3], yd[:3])
+    pushed = True
+except rc.RillError:
+    pushed = False
+check("binding: closing a model closes its streams first", not st.h and not pushed)
+mc = rc.Model(lib, rc.SQUARED, d, 0)
+try:
+    mc.set_weights(np.zeros(d + 5))
+except rc.RillError:
+    pass
+try:
+    mc.predict(np.full((1, d), np.inf))
+    detail = ""
+except rc.RillError as e:
+    detail = str(e)
+check("binding: a const call's error names that call", "rill_predict" in detail and
+      "set_weights" not in detail, detail)
+
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

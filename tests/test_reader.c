@@ -391,6 +391,11 @@ START_TEST(test_libsvm_rows)
     ck_assert_int_eq(read_all(&d, p, FORMAT_LIBSVM, NULL, 4, LABELS_IGNORE, 0), 3);
     ck_assert(d.X[1] == 7 && d.y[0] == 0 && d.X[4] == 1 && d.y[2] == 0 && d.X[8] == 0);
     reader_close(&d.r);
+    /* a first token index:value is a feature (prediction input without labels) */
+    p = put("d.svm", "1:1 2:3\n5 2:7\n12 1:4\n");
+    ck_assert_int_eq(read_all(&d, p, FORMAT_LIBSVM, NULL, 2, LABELS_IGNORE, 0), 3);
+    ck_assert(d.X[0] == 1 && d.X[1] == 3 && d.X[2] == 0 && d.X[3] == 7 && d.X[4] == 4);
+    reader_close(&d.r);
     p = put("c.svm", "3.5\n2 1:1\n");
     ck_assert_int_eq(read_all(&d, p, FORMAT_LIBSVM, NULL, 2, LABELS_ANY, 0), 2);
     ck_assert(d.y[0] == 3.5 && d.X[0] == 0 && d.y[1] == 2 && d.X[2] == 1);
@@ -483,6 +488,24 @@ START_TEST(test_stdin)
 }
 END_TEST
 
+/* libsvm from a pipe without n_features: the count scan cannot be read again */
+START_TEST(test_libsvm_pipe)
+{
+    struct reader r;
+    int fds[2];
+    static const char text[] = "1 2:3\n0 1:1\n";
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert(write(fds[1], text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(reader_open_file(&r, f, "pipe", FORMAT_LIBSVM, 0, NULL, 0), -1);
+    expect_err(&r, "pipe", "2: ", "input read once only (a pipe?): give --features N");
+    reader_close(&r);
+    fclose(f);
+}
+END_TEST
+
 static Suite *reader_suite(void)
 {
     Suite *s = suite_create("reader");
@@ -500,6 +523,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, test_libsvm_errors);
     tcase_add_test(tc, test_libsvm_open_errors);
     tcase_add_test(tc, test_stdin);
+    tcase_add_test(tc, test_libsvm_pipe);
     suite_add_tcase(s, tc);
     return s;
 }

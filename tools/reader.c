@@ -120,15 +120,14 @@ static size_t count_cells(const char *line, char delim)
     return n;
 }
 
-/* Cell i of a CSV line as [*s, *e). */
-static void cell(const char *line, char delim, size_t i, const char **s, const char **e)
+/* The CSV cell that starts at *p, as [*s, *e); *p moves on to the next cell (past the line's
+ * end after its last cell). A walk over a line's cells is one pass over the line. */
+static void next_cell(const char **p, char delim, const char **s, const char **e)
 {
-    const char *p = line;
-    for (size_t k = 0; k < i; k++)
-        p = strchr(p, delim) + 1;
-    const char *q = strchr(p, delim);
-    *s = p;
-    *e = q ? q : p + strlen(p);
+    const char *q = strchr(*p, delim);
+    *s = *p;
+    *e = q ? q : *p + strlen(*p);
+    *p = *e + 1;
 }
 
 /* Checks a label against r->labels; may map a libsvm -1 to 0. Reports at column col. */
@@ -173,10 +172,11 @@ static int open_csv(struct reader *r, const char *label)
     /* a header names columns: some cell is text. An empty cell is a missing number (a data
      * line the row reader refuses), or a header's unnamed index column. */
     int header = 0;
+    const char *at = r->line;
     for (size_t i = 0; i < cols && !header; i++) {
         const char *s, *e;
         double v;
-        cell(r->line, r->delimiter, i, &s, &e);
+        next_cell(&at, r->delimiter, &s, &e);
         trim(&s, &e);
         header = s != e && parse_number(s, e, &v) != 0;
     }
@@ -191,9 +191,10 @@ static int open_csv(struct reader *r, const char *label)
             r->label_col = idx;
         } else {
             size_t i = 0, len = strlen(label);
+            at = r->line;
             for (; i < cols && header; i++) {
                 const char *s, *e;
-                cell(r->line, r->delimiter, i, &s, &e);
+                next_cell(&at, r->delimiter, &s, &e);
                 trim(&s, &e);
                 if ((size_t)(e - s) == len && memcmp(s, label, len) == 0)
                     break;
@@ -215,8 +216,9 @@ static int parse_csv(struct reader *r, double *x, double *y)
     const char *line = r->line, *s = line;
     const size_t want = r->n_features + !r->no_label, cols = count_cells(line, r->delimiter);
     if (cols > want) {
-        const char *extra, *e;
-        cell(line, r->delimiter, want, &extra, &e);
+        const char *at = line, *extra = line, *e;
+        for (size_t i = 0; i <= want; i++) /* to the first cell too many */
+            next_cell(&at, r->delimiter, &extra, &e);
         return fail(r, (size_t)(extra - line) + 1, "%zu cells, expected %zu (delimiter '%c')",
                     cols, want, r->delimiter);
     }
@@ -260,9 +262,15 @@ static int parse_libsvm(struct reader *r, double *x, double *y)
         p++;
     size_t col = (size_t)(p - line) + 1;
     if (r->labels == LABELS_IGNORE) {
+        /* skip the label: any token but index:value, which is the first feature of a line
+         * without one (prediction input) */
+        const char *q = p;
         *y = 0.0;
-        while (*p && !isspace((unsigned char)*p))
-            p++;
+        while (isdigit((unsigned char)*q))
+            q++;
+        if (q == p || *q != ':')
+            while (*p && !isspace((unsigned char)*p))
+                p++;
         stop = p;
     } else {
         *y = cnum_strtod(p, &stop);
@@ -327,7 +335,9 @@ static int scan_libsvm(struct reader *r)
     if (max_idx == 0)
         return fail(r, 0, "no features found");
     r->n_features = max_idx;
-    rewind(r->f);
+    if (fseek(r->f, 0, SEEK_SET) != 0) /* a pipe: the rows are gone */
+        return fail(r, 0, "input read once only (a pipe?): give --features N");
+    clearerr(r->f);
     r->line_no = 0;
     return 0;
 }

@@ -9,7 +9,7 @@
  * DATA is a CSV or libsvm file, or - for stdin (streamed through the micro-batch splitter in
  * constant memory in the sgd, stream and exact modes). See docs/rill.1 or `rill --help`.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* POSIX.1-2008 with XSI: mkstemp, fchmod, lstat, realpath */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,6 +157,14 @@ static int pick(const char *s, const char *const *names, int first)
 }
 
 /* Returns 0, or 2 after a message (usage error). */
+/* A value outside the library's range for param: a usage error, found before any run. */
+static int out_of_bounds(int param, double x)
+{
+    double lo = 0.0, hi = 0.0;
+    rill_param_bounds(param, &lo, &hi);
+    return !(x >= lo && x <= hi);
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const char *const losses[] = {"squared", "logistic", "softmax", NULL};
@@ -218,23 +228,24 @@ static int parse_options(int argc, char **argv, struct options *o)
         else if (strcmp(a, "--batch-rows") == 0)
             bad = x < 1 || x > 1e12 || x != floor(x) || (o->batch_rows = (size_t)x, 0);
         else if (strcmp(a, "--l2") == 0)
-            bad = (o->given |= GIVEN_L2, (o->l2 = x) < 0);
+            bad = (o->given |= GIVEN_L2, o->l2 = x, out_of_bounds(RILL_L2, x));
         else if (strcmp(a, "--l1") == 0)
-            bad = (o->given |= GIVEN_L1, (o->l1 = x) < 0);
+            bad = (o->given |= GIVEN_L1, o->l1 = x, out_of_bounds(RILL_L1, x));
         else if (strcmp(a, "--lr") == 0)
-            bad = (o->given |= GIVEN_LR, (o->lr = x) < 0);
+            bad = (o->given |= GIVEN_LR, o->lr = x, out_of_bounds(RILL_LEARNING_RATE, x));
         else if (strcmp(a, "--power-t") == 0)
-            bad = (o->given |= GIVEN_POWER_T, (o->power_t = x) < 0);
+            bad = (o->given |= GIVEN_POWER_T, o->power_t = x, out_of_bounds(RILL_POWER_T, x));
         else if (strcmp(a, "--average") == 0)
-            bad = (o->given |= GIVEN_AVERAGE, (o->average = x) < 0 || x != floor(x));
+            bad = (o->given |= GIVEN_AVERAGE, o->average = x,
+                   out_of_bounds(RILL_AVERAGE, x) || x != floor(x));
         else if (strcmp(a, "--epochs") == 0)
-            bad = (o->epochs = x, x < 1 || x != floor(x));
+            bad = (o->epochs = x, out_of_bounds(RILL_MAX_EPOCHS, x) || x != floor(x));
         else if (strcmp(a, "--tol") == 0)
-            bad = (o->given |= GIVEN_TOL, (o->tol = x) < 0);
+            bad = (o->given |= GIVEN_TOL, o->tol = x, out_of_bounds(RILL_TOL, x));
         else if (strcmp(a, "--seed") == 0)
-            bad = (o->given |= GIVEN_SEED, (o->seed = x) < 0 || x != floor(x));
+            bad = (o->given |= GIVEN_SEED, o->seed = x, out_of_bounds(RILL_SEED, x) || x != floor(x));
         else if (strcmp(a, "--threads") == 0)
-            bad = (o->threads = x, x < 1 || x != floor(x));
+            bad = (o->threads = x, out_of_bounds(RILL_THREADS, x) || x != floor(x));
         else
             return 2 * die("unknown option %s (see rill --help)", a);
         if (bad)
@@ -418,8 +429,62 @@ static int on_progress(void *user, const rill_model *m)
 
 /* ---------------------------------------------------------------- model files */
 
-/* Writes the model to a temporary file beside path, then renames it over path: a failure
- * leaves path as it was. */
+/* Writes size bytes to path in place (a device, a pipe), without the temporary file. */
+static int write_in_place(const char *path, const void *buf, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(buf, 1, size, f) == size, e = errno;
+    if (f && fclose(f) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok)
+        fprintf(stderr, "rill: cannot write %s: %s\n", path, strerror(e));
+    return ok ? 0 : 1;
+}
+
+/* Writes size bytes to the regular file path (existing or not) through a temporary file beside
+ * it, renamed over it at the end: a failure leaves path as it was. The file keeps its mode, or
+ * gets a new file's (0666 less the umask). */
+static int write_replacing(const char *path, const void *buf, size_t size)
+{
+    struct stat st;
+    mode_t mode;
+    if (stat(path, &st) == 0) {
+        mode = st.st_mode & 07777;
+    } else {
+        mode_t mask = umask(0);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 16);
+    if (!tmp)
+        return die("out of memory saving %s", path);
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp), ok = fd >= 0, e = errno;
+    FILE *f = ok ? fdopen(fd, "wb") : NULL;
+    ok = f && fchmod(fd, mode) == 0 && fwrite(buf, 1, size, f) == size;
+    e = ok ? e : errno;
+    ok = (f ? fclose(f) == 0 : 0) && ok;
+    e = ok ? e : errno;
+    if (!f && fd >= 0)
+        close(fd);
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        e = errno ? errno : e;
+        if (fd >= 0)
+            remove(tmp);
+        fprintf(stderr, "rill: cannot write %s: %s\n", path, strerror(e));
+    }
+    free(tmp);
+    return ok ? 0 : 1;
+}
+
+/* Writes the model to path. A regular file, or a new one, is replaced whole (write_replacing:
+ * a failure leaves it as it was); a symbolic link is followed, and its target replaced so;
+ * anything else (a device such as /dev/stdout, a pipe) is written in place. */
 static int save_model(const rill_model *m, const char *path)
 {
     size_t size = 0;
@@ -434,32 +499,20 @@ static int save_model(const rill_model *m, const char *path)
         free(buf);
         return rill_fail(rc, m, "saving the model");
     }
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp) {
-        free(buf);
-        return die("out of memory saving %s", path);
+    struct stat st;
+    char *target = NULL;
+    int status;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        status = write_in_place(path, buf, size);
+    } else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        target = realpath(path, NULL); /* NULL: a link to nothing yet, created through it */
+        status = target ? write_replacing(target, buf, size) : write_in_place(path, buf, size);
+    } else {
+        status = write_replacing(path, buf, size);
     }
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp), ok = fd >= 0, e = errno;
-    FILE *f = ok ? fdopen(fd, "wb") : NULL;
-    ok = f && fwrite(buf, 1, size, f) == size;
-    e = ok ? e : errno;
-    ok = (f ? fclose(f) == 0 : 0) && ok;
-    e = ok ? e : errno;
-    if (!f && fd >= 0)
-        close(fd);
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok) {
-        e = errno ? errno : e;
-        if (fd >= 0)
-            remove(tmp);
-        fprintf(stderr, "rill: cannot write %s: %s\n", path, strerror(e));
-    }
-    free(tmp);
+    free(target);
     free(buf);
-    return ok ? 0 : 1;
+    return status;
 }
 
 static int load_model(const char *path, rill_model **m)
@@ -618,6 +671,7 @@ static int cmd_fit(const struct options *o)
         return 2 * die("fit needs DATA and -o MODEL (see rill --help)");
     const char *path = o->args[0];
     const int from_stdin = strcmp(path, "-") == 0;
+    const char *name = from_stdin ? "<stdin>" : path; /* in messages, as the reader says */
     const int in_memory = o->mode == MODE_BATCH || (o->mode == MODE_SGD && !from_stdin);
     rill_model *m = NULL;
     double loss = o->loss, model_classes = 0.0, model_features = 0.0;
@@ -656,7 +710,7 @@ static int cmd_fit(const struct options *o)
     size_t n = 0;
     int status = 0, rc;
     if (m && (double)r.n_features != model_features) {
-        status = die("%s has %zu features, the model %s %.0f", path, r.n_features, o->resume,
+        status = die("%s has %zu features, the model %s %.0f", name, r.n_features, o->resume,
                      model_features);
         goto out;
     }
@@ -718,10 +772,10 @@ static int cmd_fit(const struct options *o)
     double t0 = wall(), done = 0.0;
     if (o->mode == MODE_BATCH && o->resume) {
         if ((rc = batch_resume(m, X, y, n, epochs, &prog, &done)) != 0)
-            status = rill_fail(rc, m, path);
+            status = rill_fail(rc, m, name);
     } else if (in_memory) {
         if ((rc = rill_fit(m, X, y, n)) != 0)
-            status = rill_fail(rc, m, path);
+            status = rill_fail(rc, m, name);
         rill_model_get(m, RILL_STAT_EPOCHS, &done);
     } else {
         const int mode = o->mode == MODE_EXACT ? RILL_STREAM_EXACT : RILL_STREAM_STEP;
@@ -742,11 +796,11 @@ static int cmd_fit(const struct options *o)
             }
             status = stream_rows(&r, s, m, &n);
             if (status == 0 && (rc = rill_stream_flush(s)) != 0)
-                status = rill_fail(rc, m, path);
+                status = rill_fail(rc, m, name);
             prog.epoch = done + 1.0;
             prog.rec[1] = prog.epoch;
             if (status == 0 && n == 0)
-                status = die("%s: no data rows", path);
+                status = die("%s: no data rows", name);
             if (status == 0)
                 trace_write(&prog, prog.trace && !from_stdin
                                        ? objective_of_file(m, o, path, &r)
@@ -758,16 +812,20 @@ static int cmd_fit(const struct options *o)
     rill_model_set_progress(m, NULL, NULL);
     if (prog.tty)
         fputc('\n', stderr);
+    /* every other output first: a run that fails writing them writes no model */
+    if (prog.trace && fclose(prog.trace) != 0)
+        status = die("%s: write error", o->trace);
     if (status == 0) {
         double stat_loss = 0.0;
         static const char *const names[] = {"batch", "sgd", "stream", "exact"};
         rill_model_get(m, RILL_STAT_LOSS, &stat_loss);
         printf("mode=%s epochs=%.0f rows=%zu loss=%.10g seconds=%.4f\n", names[o->mode], done, n,
                stat_loss, wall() - t0);
-        status = save_model(m, o->out);
+        if (fflush(stdout) != 0 || ferror(stdout))
+            status = die("write error on standard output");
+        else
+            status = save_model(m, o->out);
     }
-    if (prog.trace && fclose(prog.trace) != 0)
-        status = die("%s: write error", o->trace);
 out:
     rill_model_free(m);
     reader_close(&r);
@@ -947,13 +1005,17 @@ static int cmd_info(const struct options *o)
 int main(int argc, char **argv)
 {
     cnum_use_c_locale(); /* the C locale for this thread whatever the environment */
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("rill %s\n", rill_version_string());
-        return 0;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "--version") == 0) {
+        if (argv[1][2] == 'v')
+            printf("rill %s\n", rill_version_string());
+        else
+            fputs(usage, stdout);
+        return fflush(stdout) != 0 || ferror(stdout) ? die("write error on standard output") : 0;
     }
     struct options o;
     if (parse_options(argc - 2, argv + 2, &o))

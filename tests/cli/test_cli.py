@@ -3,8 +3,8 @@
 
     test_cli.py GROUP RILL LIBRILL DATA_DIR KAT_DIR NUMBERS_TEST MAXRSS
 
-GROUP is one of: fit, stdin, memory, libsvm, errors, resume, locale, kat. The references are
-the library itself through ctypes (the same calls with the options the command documents),
+GROUP is one of: fit, stdin, memory, libsvm, errors, output, resume, locale, kat. The
+references are the library itself through ctypes (the same calls with the options the command documents),
 numpy (objectives, predictions from weights) and hand-computed values. Exit 77 = skipped
 (numpy missing; for `locale`, no comma-decimal locale can be found or generated).
 """
@@ -493,10 +493,90 @@ def group_errors():
         for v in ("1e300", "-3"):
             expect_failure("%s %s" % (opt, v), ["fit", opt, v, p, "-o", "OUT"],
                            "bad value '%s' for %s" % (v, opt), status=2)
+    # values outside the library's ranges are usage errors too
+    for opt, v in (("--threads", "100"), ("--tol", "2"), ("--power-t", "11"), ("--lr", "1e301"),
+                   ("--seed", "1e16"), ("--epochs", "1e300")):
+        expect_failure("%s %s" % (opt, v), ["fit", opt, v, p, "-o", "OUT"],
+                       "bad value '%s' for %s" % (v, opt), status=2)
+    # a run that cannot write its trace or its summary writes no model
+    expect_failure("trace on a full device", ["fit", "--trace", "/dev/full", p, "-o", "OUT"],
+                   "/dev/full: write error")
+    out = os.path.join(tmp, "errors", "kept.model")
+    must(["fit", p, "-o", out])
+    before = open(out, "rb").read()
+    with open("/dev/full", "w") as full:
+        q = subprocess.run([RILL, "fit", "--l2", "7", p, "-o", out], stdout=full,
+                           stderr=subprocess.PIPE)
+    check("standard output full: exit 1, the old model kept",
+          q.returncode == 1 and open(out, "rb").read() == before, q.stderr.decode().strip())
+    for what in ("--help", "--version"):
+        with open("/dev/full", "w") as full:
+            q = subprocess.run([RILL, what], stdout=full, stderr=subprocess.PIPE)
+        check("%s on a full device: exit 1" % what, q.returncode == 1, q.stderr.decode().strip())
+    # libsvm read twice to count its features: a pipe cannot be, and says so
+    svm = data("pipe.svm", "1 1:2 2:3\n0 1:1 2:0.5\n")
+    rc, _, err = run(["fit", "--format", "libsvm", "/dev/stdin", "-o", out],
+                     input_bytes=open(svm, "rb").read())
+    check("libsvm from a pipe without --features: says so", rc == 1 and "--features" in err,
+          err.strip())
     rc, _, err = run(["eval", os.path.join(d, "nomodel"), p])
     check("eval: missing model file named", rc == 1 and "nomodel" in err, err.strip())
     rc, _, err = run(["info", p])
     check("info: a CSV is not a model", rc == 1 and "not a rill model" in err, err.strip())
+
+
+def group_output():
+    """-o MODEL: a regular file is replaced whole with a new file's mode (0666 less the umask)
+    or its old one; a symbolic link is followed; a pipe or device is written in place."""
+    d = os.path.join(tmp, "output")
+    os.makedirs(d)
+    p = os.path.join(DATA, "iris.csv")
+    ref = os.path.join(d, "ref.model")
+    must(["fit", "--loss", "softmax", p, "-o", ref])
+    want = open(ref, "rb").read()
+    old = os.umask(0o022)
+    try:
+        new = os.path.join(d, "new.model")
+        must(["fit", "--loss", "softmax", p, "-o", new])
+        check("a new model file: mode 0644 under umask 022",
+              os.stat(new).st_mode & 0o777 == 0o644, oct(os.stat(new).st_mode))
+        os.chmod(new, 0o640)
+        must(["fit", "--loss", "softmax", p, "-o", new])
+        check("a replaced model file keeps its mode (0640)",
+              os.stat(new).st_mode & 0o777 == 0o640 and open(new, "rb").read() == want,
+              oct(os.stat(new).st_mode))
+    finally:
+        os.umask(old)
+    link = os.path.join(d, "link.model")
+    os.symlink("target.model", link)
+    must(["fit", "--loss", "softmax", p, "-o", link])
+    check("-o through a symbolic link: the link kept, its target written",
+          os.path.islink(link) and open(os.path.join(d, "target.model"), "rb").read() == want)
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+    rc, _, err = run(["fit", "--loss", "softmax", p, "-o", fifo])
+    got = reader.communicate()[0]
+    check("-o a named pipe: written in place, the pipe kept",
+          rc == 0 and got == want and not os.path.isfile(fifo) and
+          sorted(os.listdir(d)) == ["fifo", "link.model", "new.model", "ref.model",
+                                    "target.model"], err.strip())
+    # predict reads libsvm rows with or without their labels
+    svm = os.path.join(d, "a.svm")
+    with open(svm, "w") as f:
+        f.write("1 1:1 2:2\n0 1:2 2:0.5\n1 1:3 2:3\n0 1:0.2 2:0.1\n1 2:5\n")
+    m = os.path.join(d, "svm.model")
+    must(["fit", "--loss", "logistic", "--l2", "0.1", svm, "-o", m])
+    nolab = os.path.join(d, "nolabel.svm")
+    with open(nolab, "w") as f:
+        f.write("1:1 2:2\n1:3 2:3\n2:5\n")
+    lab = os.path.join(d, "label.svm")
+    with open(lab, "w") as f:
+        f.write("1 1:1 2:2\n0 1:3 2:3\n1 2:5\n")
+    a = must(["predict", "--format", "libsvm", m, nolab])
+    b = must(["predict", "--format", "libsvm", m, lab])
+    check("predict: libsvm rows without labels = with labels", a == b and len(a.splitlines()) == 3,
+          "%r vs %r" % (a, b))
 
 
 def group_resume():
@@ -650,7 +730,7 @@ def kat_one(blob):
           np.allclose(got, want, rtol=1e-15, atol=0), "max diff %.3g" % np.max(np.abs(got - want)))
 
 
-groups = {"fit": group_fit, "stdin": group_stdin, "memory": group_memory,
+groups = {"output": group_output, "fit": group_fit, "stdin": group_stdin, "memory": group_memory,
           "libsvm": group_libsvm, "errors": group_errors, "resume": group_resume,
           "locale": group_locale, "kat": group_kat}
 try:
