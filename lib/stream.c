@@ -253,7 +253,6 @@ static int run_rows(rill_stream *s, double *X, const double *y, size_t nb, int n
         if (s->weight_sum == 0.0) { /* a new pass: sums start fresh at the evaluation point */
             memset(s->grad_sum, 0, m->n_weights * sizeof(double));
             s->loss_sum = 0.0;
-            m->opt.stale = 0;
         }
         rl_kernel_sums(m, rl_eval_point(m), X, y, nb, s->grad_sum, &s->loss_sum);
         s->weight_sum += (double)nb;
@@ -283,7 +282,7 @@ static int run_batch(rill_stream *s, int notify)
 struct push_snapshot {
     size_t buffered;
     double weight_sum, loss_sum; /* PASS; grad_sum is saved in the model's scratch */
-    int stale, stopped;          /* the model's stale-sums flag and RILL_STAT_STOPPED */
+    int stopped;                 /* RILL_STAT_STOPPED */
 };
 
 /* After the first micro-batch of a push ran on rows [0, lazy) of X that were not checked for
@@ -316,7 +315,6 @@ static int settle_lazy(rill_stream *s, int rc, const double *X, const double *y,
         s->loss_sum = snap->loss_sum;
     }
     s->weight_sum = s->mode == RILL_STREAM_PASS ? snap->weight_sum : s->weight_sum;
-    m->opt.stale = snap->stale;
     m->stat_stopped = snap->stopped;
     set_holds(s, s->buffered > 0 || s->weight_sum > 0.0 || s->mo.n > 0.0);
     return bad;
@@ -329,8 +327,7 @@ static int push_rows(rill_stream *s, const double *X, const double *y, size_t n_
                      size_t lazy, int stopped0)
 {
     const size_t d = s->m->n_features;
-    const struct push_snapshot snap = {s->buffered, s->weight_sum, s->loss_sum,
-                                       s->m->opt.stale, stopped0};
+    const struct push_snapshot snap = {s->buffered, s->weight_sum, s->loss_sum, stopped0};
     if (lazy && s->mode == RILL_STREAM_PASS && snap.weight_sum > 0.0) /* free while sums are held */
         memcpy(s->m->scratch, s->grad_sum, s->m->n_weights * sizeof(double));
     size_t i = 0;
@@ -438,6 +435,7 @@ int rill_stream_flush(rill_stream *s)
     rl_clear_error(m);
     if (m->busy_streams > (size_t)s->holds)
         return rl_model_frozen(m, "rill_stream_flush");
+    m->stat_stopped = 0; /* the last call's: a push's stop is not the flush's */
     /* RILL_L1 set after a refused flush released the model (a push refuses it) */
     if (s->mode == RILL_STREAM_EXACT && m->l1 > 0.0 && (s->buffered > 0 || s->mo.n > 0.0))
         return rl_fail(m, RILL_EINVAL, "rill_stream_flush: RILL_STREAM_EXACT cannot take "
@@ -447,7 +445,14 @@ int rill_stream_flush(rill_stream *s)
     if (rc == RILL_EDIVERGED)
         rl_fail_call(m, rc, "rill_stream_flush", RL_STEP_NOT_TAKEN);
     if (rc == RILL_OK && s->mode == RILL_STREAM_PASS && s->weight_sum > 0.0) {
+        /* the pass's sums are at the current evaluation point (the model was held since the
+         * pass began): sums handed out before it may be stale, these are not. A refused
+         * apply leaves the flag as it was; so does a pass dropped unflushed. */
+        const int stale0 = m->opt.stale;
+        m->opt.stale = 0;
         rc = rl_apply(m, s->grad_sum, s->loss_sum, s->weight_sum);
+        if (rc)
+            m->opt.stale = stale0;
         s->weight_sum = 0.0;
     } else if (rc == RILL_OK && s->mode == RILL_STREAM_EXACT && s->mo.n > 0.0) {
         const size_t d = m->n_features;

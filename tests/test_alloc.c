@@ -275,13 +275,14 @@ static rill_model *busy_model(const fixture *fx)
         ck_assert_int_eq(rill_gradient(m, fx->X, fx->y, fx->n, g, &l), RILL_OK);
         ck_assert_int_eq(rill_apply_gradient(m, g, l, (double)fx->n), RILL_OK);
     }
-    /* one more evaluation through a PASS stream whose progress callback asks to stop:
-     * RILL_STAT_STOPPED = 1 */
+    /* one more evaluation through a PASS stream, then a push that the progress callback
+     * stops, dropped unflushed: RILL_STAT_STOPPED = 1 */
     rill_stream *s = NULL;
-    ck_assert_int_eq(rill_model_set_progress(m, stop_now, NULL), RILL_OK);
     ck_assert_int_eq(rill_stream_new(&s, m, 8, RILL_STREAM_PASS), RILL_OK);
     ck_assert_int_eq(rill_stream_push(s, fx->X, fx->y, fx->n), RILL_OK);
     ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
+    ck_assert_int_eq(rill_model_set_progress(m, stop_now, NULL), RILL_OK);
+    ck_assert_int_eq(rill_stream_push(s, fx->X, fx->y, fx->n), RILL_OK);
     rill_stream_free(s);
     ck_assert_int_eq(rill_model_set_progress(m, NULL, NULL), RILL_OK);
     ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 1.0, "the fixture is not stopped");

@@ -1239,6 +1239,68 @@ START_TEST(test_refused_push_keeps_flags)
 }
 END_TEST
 
+/* Sums handed out before a change stay stale until an apply consumes fresh ones: a PASS pass
+ * that ran micro-batches and was then dropped (rill_stream_free), or saved or cloned
+ * mid-pass, does not clear the flag; the pass's own flush is accepted (and, as any accepted
+ * apply, ends the staleness: the point it hands out next is new). */
+START_TEST(test_pass_keeps_stale_until_its_flush)
+{
+    const size_t d = 2;
+    double X[10] = {1, 2, 2, 1, 3, 0, 0, 3, 1, 1}, y[5] = {1, 2, 3, 4, 5}, g[3], lsum;
+    for (int how = 0; how < 4; how++) { /* dropped, saved mid-pass, cloned mid-pass, flushed */
+        rill_model *m = tu_new_model(RILL_SQUARED, d, 0), *c = NULL;
+        ck_assert_int_eq(rill_gradient(m, X, y, 5, g, &lsum), RILL_OK);
+        ck_assert_int_eq(rill_apply_gradient(m, g, lsum, 5.0), RILL_OK);
+        ck_assert_int_eq(rill_gradient(m, X, y, 5, g, &lsum), RILL_OK);
+        ck_assert_int_eq(rill_step(m, X, y, 1), RILL_OK); /* g is stale now */
+        rill_stream *s = new_stream(m, 4, RILL_STREAM_PASS);
+        ck_assert_int_eq(rill_stream_push(s, X, y, 5), RILL_OK); /* one micro-batch ran */
+        if (how == 1) {
+            size_t size;
+            unsigned char *b;
+            ck_assert_int_eq(rill_model_save(m, NULL, 0, &size), RILL_OK);
+            b = malloc(size);
+            ck_assert_int_eq(rill_model_save(m, b, size, &size), RILL_OK);
+            ck_assert_int_eq(rill_model_load(&c, b, size), RILL_OK);
+            free(b);
+        } else if (how == 2) {
+            ck_assert_int_eq(rill_model_clone(&c, m), RILL_OK);
+        }
+        if (how == 3) /* its own sums are fresh: accepted */
+            ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
+        rill_stream_free(s);
+        if (how < 3)
+            ck_assert_msg(rill_apply_gradient(c ? c : m, g, lsum, 5.0) == RILL_ESTATE,
+                          "case %d: a PASS pass not flushed cleared the stale-sums flag", how);
+        rill_model_free(c);
+        rill_model_free(m);
+    }
+}
+END_TEST
+
+/* RILL_STAT_STOPPED is the last call's: a flush after a stopped push reads 0. */
+START_TEST(test_flush_clears_stopped)
+{
+    const size_t d = 2;
+    double X[10] = {1, 2, 2, 1, 3, 0, 0, 3, 1, 1}, y[5] = {1, 2, 3, 4, 5};
+    int calls = 0;
+    for (int mode = RILL_STREAM_STEP; mode <= RILL_STREAM_EXACT; mode++) {
+        rill_model *m = tu_new_model(RILL_SQUARED, d, 0);
+        tu_set_param(m, RILL_L2, 0.1); /* EXACT solves from the two rows taken */
+        rill_stream *s = new_stream(m, 2, mode);
+        ck_assert_int_eq(rill_model_set_progress(m, stop_always, &calls), RILL_OK);
+        ck_assert_int_eq(rill_stream_push(s, X, y, 5), RILL_OK);
+        ck_assert(tu_get_param(m, RILL_STAT_STOPPED) == 1.0);
+        ck_assert_int_eq(rill_model_set_progress(m, NULL, NULL), RILL_OK);
+        ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
+        ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 0.0,
+                      "mode %d: RILL_STAT_STOPPED still 1 after a flush nobody stopped", mode);
+        rill_stream_free(s);
+        rill_model_free(m);
+    }
+}
+END_TEST
+
 START_TEST(test_push_all_or_nothing)
 {
     size_t bad;
@@ -2147,6 +2209,8 @@ static Suite *stream_suite(void)
     tc = tcase_create("push");
     tcase_add_test(tc, test_push_all_or_nothing);
     tcase_add_test(tc, test_refused_push_keeps_flags);
+    tcase_add_test(tc, test_pass_keeps_stale_until_its_flush);
+    tcase_add_test(tc, test_flush_clears_stopped);
     tcase_add_test(tc, test_push_bad_labels);
     tcase_add_test(tc, test_borrowing);
     suite_add_tcase(s, tc);
