@@ -401,6 +401,8 @@ RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, 
  * unpenalized), sets the weights. Its RILL_STAT_LOSS comes from the moments, not the rows:
  * accurate to about 1e-16 of the targets' centred sum of squares, so a near-perfect fit may
  * read 0. Afterwards the stream holds nothing; it can be reused.
+ * The progress callback runs after the partial micro-batch, but cannot stop a flush: it runs
+ * to its end, and RILL_STAT_STOPPED reads 0 after it.
  * Flushing an empty stream is RILL_OK and does nothing.
  * Returns RILL_OK; RILL_EINVAL (NULL; EXACT with RILL_L1 > 0, set while a refused flush had
  * released the model: the moments are kept); RILL_EDATA (EXACT: numerically singular, or

@@ -442,6 +442,7 @@ int rill_stream_flush(rill_stream *s)
                                        "RILL_L1; set it to 0 and flush again");
     int rc = run_batch(s, 1);
     s->buffered = 0;
+    m->stat_stopped = 0; /* a flush runs to its end: the callback's request is not taken */
     if (rc == RILL_EDIVERGED)
         rl_fail_call(m, rc, "rill_stream_flush", RL_STEP_NOT_TAKEN);
     if (rc == RILL_OK && s->mode == RILL_STREAM_PASS && s->weight_sum > 0.0) {

@@ -1278,7 +1278,8 @@ START_TEST(test_pass_keeps_stale_until_its_flush)
 }
 END_TEST
 
-/* RILL_STAT_STOPPED is the last call's: a flush after a stopped push reads 0. */
+/* RILL_STAT_STOPPED is the last call's: a flush after a stopped push reads 0, and a flush,
+ * which the callback cannot stop, reads 0 too. */
 START_TEST(test_flush_clears_stopped)
 {
     const size_t d = 2;
@@ -1295,6 +1296,14 @@ START_TEST(test_flush_clears_stopped)
         ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
         ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 0.0,
                       "mode %d: RILL_STAT_STOPPED still 1 after a flush nobody stopped", mode);
+        /* a callback cannot stop a flush: its partial micro-batch and the end both run */
+        ck_assert_int_eq(rill_model_set_progress(m, stop_always, &calls), RILL_OK);
+        calls = 0;
+        ck_assert_int_eq(rill_stream_push(s, X, y, 1), RILL_OK); /* buffered, no callback */
+        ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
+        ck_assert_msg(calls == 1 && tu_get_param(m, RILL_STAT_STOPPED) == 0.0,
+                      "mode %d: a flush's callback (%d calls) left RILL_STAT_STOPPED %g", mode,
+                      calls, tu_get_param(m, RILL_STAT_STOPPED));
         rill_stream_free(s);
         rill_model_free(m);
     }
