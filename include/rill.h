@@ -401,9 +401,10 @@ RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, 
  * unpenalized), sets the weights. Its RILL_STAT_LOSS comes from the moments, not the rows:
  * accurate to about 1e-16 of the targets' centred sum of squares, so a near-perfect fit may
  * read 0. Afterwards the stream holds nothing; it can be reused.
- * The progress callback runs after the partial micro-batch, but cannot stop a flush: it runs
- * to its end, and RILL_STAT_STOPPED reads 0 after it.
- * Flushing an empty stream is RILL_OK and does nothing.
+ * The progress callback runs after the partial micro-batch; a nonzero return does not stop
+ * the flush, which runs to its end, but RILL_STAT_STOPPED then reads 1 (else 0), so that a
+ * loop of passes can stop on it.
+ * Flushing an empty stream is RILL_OK and changes nothing but RILL_STAT_STOPPED (0).
  * Returns RILL_OK; RILL_EINVAL (NULL; EXACT with RILL_L1 > 0, set while a refused flush had
  * released the model: the moments are kept); RILL_EDATA (EXACT: numerically singular, or
  * moments that overflow; the weights are kept, and so are the stream's moments, with the
@@ -461,7 +462,8 @@ RILL_API int rill_stream_init_static(rill_stream **out, void *buf, size_t size, 
  * Sets a callback run after each epoch of rill_fit and after each micro-batch of a stream.
  * It may call only const functions on the model (read statistics with rill_model_get). A
  * nonzero return stops training: the call returns RILL_OK and RILL_STAT_STOPPED reads 1 (a
- * stream push then leaves its later rows untaken, see rill_stream_push).
+ * stream push then leaves its later rows untaken, see rill_stream_push; a flush runs to its
+ * end, see rill_stream_flush).
  * The callback must not unwind (no longjmp, C++ exception or Rust panic across it).
  * user is passed to fn unchanged (rill never dereferences or frees it). rill_model_clone copies
  * the callback; a saved model does not keep it. fn NULL removes the callback.

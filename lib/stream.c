@@ -435,14 +435,16 @@ int rill_stream_flush(rill_stream *s)
     rl_clear_error(m);
     if (m->busy_streams > (size_t)s->holds)
         return rl_model_frozen(m, "rill_stream_flush");
-    m->stat_stopped = 0; /* the last call's: a push's stop is not the flush's */
     /* RILL_L1 set after a refused flush released the model (a push refuses it) */
     if (s->mode == RILL_STREAM_EXACT && m->l1 > 0.0 && (s->buffered > 0 || s->mo.n > 0.0))
         return rl_fail(m, RILL_EINVAL, "rill_stream_flush: RILL_STREAM_EXACT cannot take "
                                        "RILL_L1; set it to 0 and flush again");
+    /* the last call's: a push's stop is not the flush's. The callback may ask to stop after
+     * the partial micro-batch: the flush still runs to its end, and the flag tells the caller
+     * (rill_fit's stochastic epochs stop on it) */
+    m->stat_stopped = 0;
     int rc = run_batch(s, 1);
     s->buffered = 0;
-    m->stat_stopped = 0; /* a flush runs to its end: the callback's request is not taken */
     if (rc == RILL_EDIVERGED)
         rl_fail_call(m, rc, "rill_stream_flush", RL_STEP_NOT_TAKEN);
     if (rc == RILL_OK && s->mode == RILL_STREAM_PASS && s->weight_sum > 0.0) {

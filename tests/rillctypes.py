@@ -6,7 +6,6 @@ and raise `RillError` (status, name, detail) on a failing status. The constants 
 header's pinned values. See docs/ffi.md for the rules that keep bindings like this one simple.
 """
 import ctypes
-import weakref
 from ctypes import POINTER, byref, c_char_p, c_double, c_int, c_size_t, c_uint, c_void_p
 
 import numpy as np
@@ -103,7 +102,9 @@ class Model:
     def __init__(self, lib, loss=None, n_features=None, n_classes=0, handle=None):
         self.lib = lib
         self.h = c_void_p()
-        self._streams = weakref.WeakSet()  # open streams, closed before the model
+        # handles (ints) of the streams open on it, freed before it: no reference to the
+        # Stream objects, so a cycle between the two is freed in any order
+        self._stream_handles = set()
         if handle is not None:
             self.h = handle
         else:
@@ -141,8 +142,9 @@ class Model:
     def close(self):
         """Frees the model, and first the streams still open on it (rill_stream_free must
         come before rill_model_free)."""
-        for s in list(getattr(self, "_streams", ())):
-            s.close()
+        for sh in list(getattr(self, "_stream_handles", ())):
+            self.lib.rill_stream_free(c_void_p(sh))
+        getattr(self, "_stream_handles", set()).clear()
         if self.h:
             self.lib.rill_model_free(self.h)
             self.h = c_void_p()
@@ -247,20 +249,28 @@ class Stream:
         self.model = model
         self.h = c_void_p()
         model._check(model.lib.rill_stream_new(byref(self.h), model.h, batch_rows, mode))
-        model._streams.add(self)
+        model._stream_handles.add(self.h.value)
+
+    def _handle(self):
+        """The handle, or NULL (the C call then refuses) once closed, here or by the model's
+        close."""
+        if self.h and self.h.value not in self.model._stream_handles:
+            self.h = c_void_p()
+        return self.h
 
     def push(self, X, y):
         X, y = self.model._rows(X, y)
-        self.model._check(self.model.lib.rill_stream_push(self.h, ptr(X), ptr(y), X.shape[0]))
+        self.model._check(self.model.lib.rill_stream_push(self._handle(), ptr(X), ptr(y),
+                                                          X.shape[0]))
 
     def flush(self):
-        self.model._check(self.model.lib.rill_stream_flush(self.h))
+        self.model._check(self.model.lib.rill_stream_flush(self._handle()))
 
     def close(self):
-        if self.h:
+        if self._handle():
+            self.model._stream_handles.discard(self.h.value)
             self.model.lib.rill_stream_free(self.h)
             self.h = c_void_p()
-        self.model._streams.discard(self)
 
     def __enter__(self):
         return self

@@ -9,6 +9,7 @@ Exit 77 (skipped) when numpy is missing.
     test_ffi.py LIBRILL.so DATA_DIR
 """
 import ctypes
+import gc
 import os
 import sys
 
@@ -378,6 +379,13 @@ try:
 except rc.RillError:
     pushed = False
 check("binding: closing a model closes its streams first", not st.h and not pushed)
+# ... also when the two are in a reference cycle, which the collector frees in any order
+mcy = rc.Model(lib, rc.SQUARED, d, 0)
+mcy.kept = mcy.stream(4, rc.STREAM_STEP)
+mcy.kept.push(Xd[:3], yd[:3])
+del mcy
+gc.collect()
+check("binding: a model and its stream in a cycle are freed (ASan: no use after free)", True)
 mc = rc.Model(lib, rc.SQUARED, d, 0)
 try:
     mc.set_weights(np.zeros(d + 5))

@@ -1278,8 +1278,41 @@ START_TEST(test_pass_keeps_stale_until_its_flush)
 }
 END_TEST
 
-/* RILL_STAT_STOPPED is the last call's: a flush after a stopped push reads 0, and a flush,
- * which the callback cannot stop, reads 0 too. */
+/* Stochastic rill_fit stops at any micro-batch the callback says, also an epoch's last,
+ * partial one (run by the epoch's flush): 10 rows in micro-batches of 3, 4 per epoch. */
+static int stop_on_call(void *user, const rill_model *m)
+{
+    int *c = user;
+    (void)m;
+    return ++c[0] == c[1];
+}
+
+START_TEST(test_stochastic_fit_stops_at_epoch_end)
+{
+    double X[20], y[10];
+    for (int i = 0; i < 20; i++)
+        X[i] = 0.3 * (i % 7) - 1.0;
+    for (int i = 0; i < 10; i++)
+        y[i] = i % 3;
+    for (int at = 3; at <= 5; at++) {
+        rill_model *m = tu_new_model(RILL_SQUARED, 2, 0);
+        int c[2] = {0, at};
+        tu_set_param(m, RILL_BATCH_ROWS, 3);
+        tu_set_param(m, RILL_MAX_EPOCHS, 20);
+        tu_set_param(m, RILL_TOL, 0);
+        ck_assert_int_eq(rill_model_set_progress(m, stop_on_call, c), RILL_OK);
+        ck_assert_int_eq(rill_fit(m, X, y, 10), RILL_OK);
+        ck_assert_msg(c[0] == at && tu_get_param(m, RILL_STAT_STOPPED) == 1.0 &&
+                          tu_get_param(m, RILL_STAT_ROWS) == (at == 3 ? 9.0 : at == 4 ? 10.0 : 13.0),
+                      "stop at call %d: %d calls, STOPPED %g, %g rows", at, c[0],
+                      tu_get_param(m, RILL_STAT_STOPPED), tu_get_param(m, RILL_STAT_ROWS));
+        rill_model_free(m);
+    }
+}
+END_TEST
+
+/* RILL_STAT_STOPPED is the last call's: a flush after a stopped push reads 0; a flush whose
+ * callback asks to stop runs to its end and reads 1. */
 START_TEST(test_flush_clears_stopped)
 {
     const size_t d = 2;
@@ -1296,14 +1329,18 @@ START_TEST(test_flush_clears_stopped)
         ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
         ck_assert_msg(tu_get_param(m, RILL_STAT_STOPPED) == 0.0,
                       "mode %d: RILL_STAT_STOPPED still 1 after a flush nobody stopped", mode);
-        /* a callback cannot stop a flush: its partial micro-batch and the end both run */
+        /* a callback's stop does not stop a flush (its partial micro-batch and its end both
+         * run, the stream is empty after it) but shows in RILL_STAT_STOPPED */
         ck_assert_int_eq(rill_model_set_progress(m, stop_always, &calls), RILL_OK);
         calls = 0;
         ck_assert_int_eq(rill_stream_push(s, X, y, 1), RILL_OK); /* buffered, no callback */
         ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
-        ck_assert_msg(calls == 1 && tu_get_param(m, RILL_STAT_STOPPED) == 0.0,
-                      "mode %d: a flush's callback (%d calls) left RILL_STAT_STOPPED %g", mode,
-                      calls, tu_get_param(m, RILL_STAT_STOPPED));
+        ck_assert_msg(calls == 1 && tu_get_param(m, RILL_STAT_STOPPED) == 1.0,
+                      "mode %d: a flush's stopping callback (%d calls): RILL_STAT_STOPPED %g",
+                      mode, calls, tu_get_param(m, RILL_STAT_STOPPED));
+        ck_assert_int_eq(rill_model_set_progress(m, NULL, NULL), RILL_OK);
+        ck_assert_int_eq(rill_stream_flush(s), RILL_OK); /* empty: only the flag changes */
+        ck_assert(tu_get_param(m, RILL_STAT_STOPPED) == 0.0);
         rill_stream_free(s);
         rill_model_free(m);
     }
@@ -2220,6 +2257,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_refused_push_keeps_flags);
     tcase_add_test(tc, test_pass_keeps_stale_until_its_flush);
     tcase_add_test(tc, test_flush_clears_stopped);
+    tcase_add_test(tc, test_stochastic_fit_stops_at_epoch_end);
     tcase_add_test(tc, test_push_bad_labels);
     tcase_add_test(tc, test_borrowing);
     suite_add_tcase(s, tc);

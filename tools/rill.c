@@ -40,7 +40,7 @@ static const char usage[] =
     "  --format csv|libsvm     default: libsvm for .svm/.libsvm files, else csv\n"
     "  --delimiter C           CSV cell delimiter (default ,)\n"
     "  --label NAME|INDEX      CSV label column (default: the last)\n"
-    "  --features N            libsvm feature count (needed for stdin)\n"
+    "  --features N            libsvm feature count (needed for stdin and pipes)\n"
     "fit options:\n"
     "  --loss squared|logistic|softmax   (default squared)\n"
     "  --classes K             softmax classes (default: largest label + 1; needed for stdin)\n"
@@ -61,7 +61,8 @@ static const char usage[] =
     "                          its parameters. N epochs, then M resumed = N + M in one run\n"
     "  --trace FILE            CSV: update,epoch,rows,loss,objective after each epoch or\n"
     "                          micro-batch (objective: at pass ends, when computable)\n"
-    "  -o MODEL                output model file (written to a temporary file, then renamed)\n"
+    "  -o MODEL                output model file (replaced whole; links followed; devices,\n"
+    "                          pipes and standard output written in place)\n"
     "Numbers are read and written in the C locale (1.5), whatever the environment says.\n";
 
 enum mode { MODE_BATCH, MODE_SGD, MODE_STREAM, MODE_EXACT };
@@ -156,7 +157,6 @@ static int pick(const char *s, const char *const *names, int first)
     return -1;
 }
 
-/* Returns 0, or 2 after a message (usage error). */
 /* A value outside the library's range for param: a usage error, found before any run. */
 static int out_of_bounds(int param, double x)
 {
@@ -165,6 +165,7 @@ static int out_of_bounds(int param, double x)
     return !(x >= lo && x <= hi);
 }
 
+/* Returns 0, or 2 after a message (usage error). */
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const char *const losses[] = {"squared", "logistic", "softmax", NULL};
@@ -429,18 +430,62 @@ static int on_progress(void *user, const rill_model *m)
 
 /* ---------------------------------------------------------------- model files */
 
-/* Writes size bytes to path in place (a device, a pipe), without the temporary file. */
-static int write_in_place(const char *path, const void *buf, size_t size)
+/* Standard output or error when path names the same file (-o /dev/stdout, or the file that
+ * standard output is redirected to), else NULL. */
+static FILE *standard_stream(const char *path)
 {
-    FILE *f = fopen(path, "wb");
+    struct stat st, fd;
+    if (stat(path, &st) != 0)
+        return NULL;
+    if (fstat(1, &fd) == 0 && fd.st_dev == st.st_dev && fd.st_ino == st.st_ino)
+        return stdout;
+    if (fstat(2, &fd) == 0 && fd.st_dev == st.st_dev && fd.st_ino == st.st_ino)
+        return stderr;
+    return NULL;
+}
+
+/* Writes size bytes to path in place (a device, a pipe, or to ours, standard output or error),
+ * without the temporary file. */
+static int write_in_place(const char *path, FILE *ours, const void *buf, size_t size)
+{
+    FILE *f = ours ? ours : fopen(path, "wb");
     int ok = f && fwrite(buf, 1, size, f) == size, e = errno;
-    if (f && fclose(f) != 0 && ok) {
+    if (f && (ours ? fflush(f) : fclose(f)) != 0 && ok) {
         ok = 0;
         e = errno;
     }
     if (!ok)
         fprintf(stderr, "rill: cannot write %s: %s\n", path, strerror(e));
     return ok ? 0 : 1;
+}
+
+/* The path that a dangling symbolic link (a chain of them) names, malloc'd; NULL after 40
+ * links or on an error. A relative link is taken from the link's directory. */
+static char *link_target(const char *path)
+{
+    char *cur = malloc(strlen(path) + 1), buf[4096];
+    if (cur)
+        strcpy(cur, path);
+    for (int hop = 0; cur && hop < 40; hop++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode))
+            return cur;
+        ssize_t k = readlink(cur, buf, sizeof buf - 1);
+        if (k < 0 || k == (ssize_t)sizeof buf - 1)
+            break;
+        buf[k] = '\0';
+        const char *slash = strrchr(cur, '/');
+        size_t dir = buf[0] == '/' || !slash ? 0 : (size_t)(slash - cur) + 1;
+        char *next = malloc(dir + (size_t)k + 1);
+        if (next) {
+            memcpy(next, cur, dir);
+            memcpy(next + dir, buf, (size_t)k + 1);
+        }
+        free(cur);
+        cur = next;
+    }
+    free(cur);
+    return NULL;
 }
 
 /* Writes size bytes to the regular file path (existing or not) through a temporary file beside
@@ -483,8 +528,9 @@ static int write_replacing(const char *path, const void *buf, size_t size)
 }
 
 /* Writes the model to path. A regular file, or a new one, is replaced whole (write_replacing:
- * a failure leaves it as it was); a symbolic link is followed, and its target replaced so;
- * anything else (a device such as /dev/stdout, a pipe) is written in place. */
+ * a failure leaves it as it was); a symbolic link is followed, and its target replaced so.
+ * Anything else (a device, a pipe), and the file of standard output or error, is written in
+ * place. */
 static int save_model(const rill_model *m, const char *path)
 {
     size_t size = 0;
@@ -501,12 +547,16 @@ static int save_model(const rill_model *m, const char *path)
     }
     struct stat st;
     char *target = NULL;
+    FILE *ours = standard_stream(path);
     int status;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        status = write_in_place(path, buf, size);
+    if (ours || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+        status = write_in_place(path, ours, buf, size);
     } else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-        target = realpath(path, NULL); /* NULL: a link to nothing yet, created through it */
-        status = target ? write_replacing(target, buf, size) : write_in_place(path, buf, size);
+        /* an existing file through the links, or the new one a dangling link names */
+        errno = 0;
+        target = stat(path, &st) == 0 ? realpath(path, NULL) : link_target(path);
+        status = target ? write_replacing(target, buf, size)
+                        : die("cannot write %s: %s", path, strerror(errno ? errno : ELOOP));
     } else {
         status = write_replacing(path, buf, size);
     }
@@ -819,8 +869,10 @@ static int cmd_fit(const struct options *o)
         double stat_loss = 0.0;
         static const char *const names[] = {"batch", "sgd", "stream", "exact"};
         rill_model_get(m, RILL_STAT_LOSS, &stat_loss);
-        printf("mode=%s epochs=%.0f rows=%zu loss=%.10g seconds=%.4f\n", names[o->mode], done, n,
-               stat_loss, wall() - t0);
+        /* on standard error when the model goes to standard output */
+        FILE *summary = standard_stream(o->out) == stdout ? stderr : stdout;
+        fprintf(summary, "mode=%s epochs=%.0f rows=%zu loss=%.10g seconds=%.4f\n",
+                names[o->mode], done, n, stat_loss, wall() - t0);
         if (fflush(stdout) != 0 || ferror(stdout))
             status = die("write error on standard output");
         else

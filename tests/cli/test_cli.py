@@ -548,10 +548,35 @@ def group_output():
     finally:
         os.umask(old)
     link = os.path.join(d, "link.model")
-    os.symlink("target.model", link)
-    must(["fit", "--loss", "softmax", p, "-o", link])
-    check("-o through a symbolic link: the link kept, its target written",
-          os.path.islink(link) and open(os.path.join(d, "target.model"), "rb").read() == want)
+    os.makedirs(os.path.join(d, "sub"))
+    os.symlink("sub/../target.model", link)  # dangling until the first fit, relative
+    for i in range(2):
+        must(["fit", "--loss", "softmax", p, "-o", link])
+        check("-o through a symbolic link (%s target): the link kept, its target written" %
+              ("a new" if i == 0 else "an existing"),
+              os.path.islink(link) and open(os.path.join(d, "target.model"), "rb").read() == want)
+    os.rmdir(os.path.join(d, "sub"))
+    loop = os.path.join(d, "loop1")
+    os.symlink("loop2", loop)
+    os.symlink("loop1", os.path.join(d, "loop2"))
+    rc, _, err = run(["fit", "--loss", "softmax", p, "-o", loop])
+    check("-o a loop of links: exit 1, says so", rc == 1 and "symbolic links" in err, err.strip())
+    os.remove(loop)
+    os.remove(os.path.join(d, "loop2"))
+    # -o the file standard output goes to: written there in place, the summary on stderr
+    log = os.path.join(d, "log.txt")
+    with open(log, "wb") as f:
+        f.write(b"old log\n")
+    with open(log, "ab") as f:
+        q = subprocess.run([RILL, "fit", "--loss", "softmax", p, "-o", "/dev/stdout"], stdout=f,
+                           stderr=subprocess.PIPE)
+    check("-o /dev/stdout appended to a file: the file kept, the model after it, the summary "
+          "on stderr", q.returncode == 0 and open(log, "rb").read() == b"old log\n" + want and
+          b"mode=batch" in q.stderr, q.stderr.decode().strip())
+    os.remove(log)
+    q = subprocess.run([RILL, "fit", "--loss", "softmax", p, "-o", "/dev/stdout"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check("-o /dev/stdout into a pipe: the model alone", q.returncode == 0 and q.stdout == want)
     fifo = os.path.join(d, "fifo")
     os.mkfifo(fifo)
     reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
