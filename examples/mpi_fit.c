@@ -416,17 +416,16 @@ static int fit_driver(rill_model *m, const struct dataset *ds, const struct opti
 }
 
 /* In-place Cholesky (upper triangle of the row-major k x k A, A = U'U) and solve of
- * U'U x = b. 0, or -1 if A is not numerically positive definite. */
+ * U'U x = b. 0, or -1 if A is not numerically positive definite: a pivot at most 1e-13 of
+ * its column's diagonal, each column against its own scale (as rill's EXACT solve), so that
+ * features in small units beside ones in large units are not taken for collinear. */
 static int cholesky_solve(double *A, size_t k, double *b)
 {
-    double max_diag = 0.0;
-    for (size_t j = 0; j < k; j++)
-        max_diag = fmax(max_diag, A[j * k + j]);
     for (size_t j = 0; j < k; j++) {
         double s = A[j * k + j];
         for (size_t i = 0; i < j; i++)
             s -= A[i * k + j] * A[i * k + j];
-        if (!(s > 1e-13 * max_diag))
+        if (!(s > 1e-13 * A[j * k + j]))
             return -1;
         A[j * k + j] = sqrt(s);
         for (size_t c = j + 1; c < k; c++) {

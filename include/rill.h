@@ -109,7 +109,7 @@ typedef enum rill_param {
 typedef enum rill_schedule {
     RILL_SCHEDULE_CONSTANT = 1,   /* eta = eta0 */
     RILL_SCHEDULE_INVSCALING = 2, /* eta = eta0 / t^power_t */
-    RILL_SCHEDULE_OPTIMAL = 3,    /* eta = 1 / (l2 (t0 + t)), t0 = 1 / (l2 eta0); needs l2 > 0 */
+    RILL_SCHEDULE_OPTIMAL = 3,    /* eta = eta0 / (1 + l2 eta0 (t - 1)); needs l2 > 0 */
     RILL_SCHEDULE_ADAGRAD = 4     /* eta_j = eta0 / (sqrt(sum of squared gradients_j) + 1e-10) */
 } rill_schedule;
 
@@ -252,10 +252,12 @@ RILL_API int rill_fit(rill_model *m, const double *X, const double *y, size_t n_
  * eta * (c * mean(||x_i||^2 + 1) + l2) <= 1 (c = 1 squared, 1/4 logistic, 1/2 softmax;
  * per-weight rates weigh each feature, and count only the weights the step moves: with
  * AdaGrad a feature that was 0 in every row so far, or an intercept not fitted, has no
- * say). Measures the rows' loss before the step (progressive loss).
+ * say; under L1 such a weight is not thresholded either: it has no rate yet). Measures the
+ * rows' loss before the step (progressive loss).
  * With RILL_AVERAGE on, keeps the average of the iterates; predict then uses it.
  * Returns RILL_OK; RILL_EINVAL (NULL, n_rows 0); RILL_ERANGE (n_rows x n_features doubles
- * overflow size_t); RILL_EDATA; RILL_EDIVERGED (non-finite loss or weights: nothing changed);
+ * overflow size_t); RILL_EDATA; RILL_EDIVERGED (non-finite loss or weights, or AdaGrad's
+ * sums of squared gradients overflowing: nothing changed);
  * RILL_ESTATE; RILL_EINVAL with RILL_SCHEDULE_OPTIMAL and l2 = 0.
  */
 RILL_API int rill_step(rill_model *m, const double *X, const double *y, size_t n_rows);
@@ -406,10 +408,12 @@ RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, 
  * loop of passes can stop on it.
  * Flushing an empty stream is RILL_OK and changes nothing but RILL_STAT_STOPPED (0).
  * Returns RILL_OK; RILL_EINVAL (NULL; EXACT with RILL_L1 > 0, set while a refused flush had
- * released the model: the moments are kept); RILL_EDATA (EXACT: numerically singular, or
- * moments that overflow; the weights are kept, and so are the stream's moments, with the
+ * released the model: the moments are kept); RILL_EDATA (EXACT: numerically singular, or a
+ * solution that overflows: the weights are kept, and so are the stream's moments, with the
  * model released: set RILL_L2 > 0, or a larger one, and flush again to solve without pushing
- * the rows again); RILL_EDIVERGED (STEP: the last micro-batch's step is not taken);
+ * the rows again; moments that overflow, from features or targets of about 1e154 or more:
+ * the weights are kept and the rows since the last flush are dropped);
+ * RILL_EDIVERGED (STEP: the last micro-batch's step is not taken);
  * RILL_ESTATE.
  */
 RILL_API int rill_stream_flush(rill_stream *s);

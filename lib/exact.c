@@ -14,8 +14,10 @@
 void rl_moments_clear(struct rl_moments *mo, size_t d)
 {
     mo->n = 0.0;
+    mo->y_shift = 0.0;
     mo->y_mean = 0.0;
     mo->syy = 0.0;
+    memset(mo->shift, 0, d * sizeof(double));
     memset(mo->mean, 0, d * sizeof(double));
     memset(mo->cxy, 0, d * sizeof(double));
     memset(mo->C, 0, d * d * sizeof(double));
@@ -42,18 +44,26 @@ static void gram_add(double *C, const double *Xc, size_t nb, size_t d)
     }
 }
 
-/* Merges nb rows (X is centred in place: it is the stream's buffer) into the moments.
- * batch_mean and tmp: d doubles each. */
+/* Merges nb rows (X is shifted and centred in place: it is the stream's buffer) into the
+ * moments. batch_mean and tmp: d doubles each. */
 void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb, size_t d,
                     double *batch_mean, double *tmp)
 {
     const double n_b = (double)nb, n_a = mo->n, n = n_a + n_b;
     double y_b = 0.0, syy_b = 0.0;
+    if (n_a == 0.0) { /* the first row: a data point, so that rows near it shift exactly */
+        memcpy(mo->shift, X, d * sizeof(double));
+        mo->y_shift = y[0];
+    }
+    const double ys = mo->y_shift;
     memset(batch_mean, 0, d * sizeof(double));
     for (size_t i = 0; i < nb; i++) {
-        y_b += y[i];
-        for (size_t j = 0; j < d; j++)
-            batch_mean[j] += X[i * d + j];
+        double *x = X + i * d;
+        y_b += y[i] - ys;
+        for (size_t j = 0; j < d; j++) {
+            x[j] -= mo->shift[j];
+            batch_mean[j] += x[j];
+        }
     }
     y_b /= n_b;
     for (size_t j = 0; j < d; j++)
@@ -70,10 +80,10 @@ void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb
         batch_mean[j] += tmp[j] / n_b;
     double cy = 0.0;
     for (size_t i = 0; i < nb; i++)
-        cy += y[i] - y_b;
+        cy += (y[i] - ys) - y_b;
     y_b += cy / n_b;
     for (size_t i = 0; i < nb; i++) {
-        const double ry = y[i] - y_b;
+        const double ry = (y[i] - ys) - y_b;
         double *x = X + i * d;
         syy_b += ry * ry;
         for (size_t j = 0; j < d; j++) {
@@ -96,6 +106,7 @@ void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb
     mo->y_mean += dy * (n_b / n);
     mo->n = n;
 }
+
 
 /* In-place Cholesky of the upper triangle (A = U'U); 0 if A is not numerically positive
  * definite: a pivot, the part of column j's diagonal not explained by the columns before it,
@@ -141,38 +152,48 @@ static void cholesky_solve(const double *U, size_t d, double *b)
 }
 
 /*
- * Ridge on the moments: (C + n l2 I) w = cxy, b = ybar - mean'w with the intercept fitted;
- * with it fixed at b0, the uncentred system (C + n mean mean' + n l2 I) w =
- * cxy + n mean (ybar - b0). Writes the d weights and the intercept to out (d + 1) and the
- * objective to *objective. work holds d * d doubles. Returns 0 or RILL_EDATA (singular).
+ * Ridge on the moments: (C + n l2 I) w = cxy, b = ybar - xbar'w with the intercept fitted
+ * (xbar = shift + mean, ybar = y_shift + y_mean); with it fixed at b0, the uncentred system
+ * (C + n xbar xbar' + n l2 I) w = cxy + n xbar (ybar - b0). Writes the d weights and the
+ * intercept to out (d + 1) and the objective to *objective. work holds d * d doubles. Returns
+ * RILL_OK, RL_MOMENTS_OVERFLOW (a moment is not finite) or RL_MOMENTS_SINGULAR.
  */
 int rl_moments_solve(const struct rl_moments *mo, size_t d, double l2, int fit_intercept,
                      double b0, double *work, double *out, double *objective)
 {
-    const double n = mo->n;
+    const double n = mo->n, yb = mo->y_shift - b0 + mo->y_mean;
+    double probe = mo->syy + yb; /* NaN or Inf if any moment is not finite */
     for (size_t a = 0; a < d; a++) {
+        const double xa = mo->shift[a] + mo->mean[a];
         for (size_t b = a; b < d; b++) {
             double v = mo->C[a * d + b];
+            probe += v * 0.0;
             if (!fit_intercept)
-                v += n * mo->mean[a] * mo->mean[b];
+                v += n * xa * (mo->shift[b] + mo->mean[b]);
             work[a * d + b] = v + (a == b ? n * l2 : 0.0);
         }
-        out[a] = mo->cxy[a] + (fit_intercept ? 0.0 : n * mo->mean[a] * (mo->y_mean - b0));
+        out[a] = mo->cxy[a] + (fit_intercept ? 0.0 : n * xa * yb);
+        probe += (xa + mo->cxy[a]) * 0.0;
     }
+    if (!isfinite(probe))
+        return RL_MOMENTS_OVERFLOW;
     if (!cholesky_upper(work, d))
-        return RILL_EDATA;
+        return RL_MOMENTS_SINGULAR;
     cholesky_solve(work, d, out);
-    double wc = 0.0, wCw = 0.0, mw = 0.0, ww = 0.0;
+    double wc = 0.0, wCw = 0.0, mw = 0.0, sw = 0.0, ww = 0.0;
     for (size_t a = 0; a < d; a++) {
         wc += out[a] * mo->cxy[a];
         mw += out[a] * mo->mean[a];
+        sw += out[a] * mo->shift[a];
         ww += out[a] * out[a];
         double t = mo->C[a * d + a] * out[a];
         for (size_t b = a + 1; b < d; b++)
             t += 2.0 * mo->C[a * d + b] * out[b];
         wCw += out[a] * t;
     }
-    const double b = fit_intercept ? mo->y_mean - mw : b0, off = mo->y_mean - mw - b;
+    /* ybar - xbar'w, its offset part and its spread part each on its own */
+    const double resid = (mo->y_shift - sw) + (mo->y_mean - mw);
+    const double b = fit_intercept ? resid : b0, off = fit_intercept ? 0.0 : resid - b0;
     out[d] = b;
     double sse = mo->syy - 2.0 * wc + wCw + n * off * off;
     *objective = 0.5 * fmax(sse, 0.0) / n + 0.5 * l2 * ww;

@@ -21,10 +21,9 @@ static double scalar_rate(const rill_model *m, double eta0, double t)
         const double p = m->power_t;
         return eta0 / (p == 0.25 ? sqrt(sqrt(t)) : p == 0.5 ? sqrt(t) : pow(t, p));
     }
-    case RILL_SCHEDULE_OPTIMAL: {
-        double t0 = 1.0 / (m->l2 * eta0);
-        return 1.0 / (m->l2 * (t0 + t));
-    }
+    case RILL_SCHEDULE_OPTIMAL: /* 1 / (l2 (t0 + t - 1)), t0 = 1 / (l2 eta0), without t0,
+                                 * which overflows for l2 eta0 below 1 / DBL_MAX */
+        return eta0 / (1.0 + m->l2 * eta0 * (t - 1.0));
     default: return eta0; /* AdaGrad: eta0 per weight, scaled below */
     }
 }
@@ -251,8 +250,14 @@ static int step_rows(rill_model *m, const double *X, const double *y, size_t n_r
          * eta0 (g / (sqrt(G) + eps)) does not, and is 0 where g is. */
         double eta = rate, v;
         if (m->schedule == RILL_SCHEDULE_ADAGRAD) {
-            const double denom = sqrt(m->adagrad[j] + g[j] * g[j]) + RL_ADAGRAD_EPS;
-            eta = rate / denom;
+            const double sum = m->adagrad[j] + g[j] * g[j];
+            if (!isfinite(sum)) /* a gradient above about 1e154: the weight would freeze */
+                return rl_fail(m, RILL_EDIVERGED, "rill_step: AdaGrad's sum of squared "
+                                                  "gradients overflows; model unchanged");
+            const double denom = sqrt(sum) + RL_ADAGRAD_EPS;
+            /* no gradient yet (sum 0): the rate eta0 / eps is no rate, and its threshold
+             * would zero the weight (a warm start's, of a feature absent so far) */
+            eta = sum > 0.0 ? rate / denom : 0.0;
             v = m->w[j] - rate * (g[j] / denom);
         } else {
             v = m->w[j] - rate * g[j];

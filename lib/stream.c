@@ -22,6 +22,9 @@ struct rill_stream {
     size_t alloc_size;
     double *X;           /* batch_rows x n_features */
     double *y;           /* batch_rows */
+    /* STEP: the loss summed over the steps taken (rill_fit's epochs clear it) */
+    double step_loss;
+    double step_rows;
     /* PASS */
     double *grad_sum;
     double loss_sum;
@@ -50,7 +53,7 @@ static int stream_size(const rill_model *m, size_t batch_rows, int mode, size_t 
         if (rl_mul_size(d, d, &dd) || rl_mul_size(dd, sizeof(double), &parts[2]))
             return RILL_ERANGE;
         parts[3] = parts[2];                  /* work */
-        parts[4] = (4 * d + 1) * sizeof(double); /* mean, cxy, batch_mean, solution */
+        parts[4] = (5 * d + 1) * sizeof(double); /* shift, mean, cxy, batch_mean, solution */
     }
     for (size_t i = 0; i < 5; i++) {
         if (parts[i] > (size_t)-1 - 64 || bytes > (size_t)-1 - RL_ALIGNED(parts[i]))
@@ -76,7 +79,8 @@ static void bind(rill_stream *s)
         p += RL_ALIGNED(d * d * sizeof(double));
         s->work = (double *)p;
         p += RL_ALIGNED(d * d * sizeof(double));
-        s->mo.mean = (double *)p;
+        s->mo.shift = (double *)p;
+        s->mo.mean = s->mo.shift + d;
         s->mo.cxy = s->mo.mean + d;
         s->batch_mean = s->mo.cxy + d;
         s->solution = s->batch_mean + d;
@@ -249,6 +253,10 @@ static int run_rows(rill_stream *s, double *X, const double *y, size_t nb, int n
     int rc = RILL_OK;
     if (s->mode == RILL_STREAM_STEP) {
         rc = rl_step(m, X, y, nb);
+        if (rc == RILL_OK) { /* the step's mean loss, before it */
+            s->step_loss += m->stat_loss * (double)nb;
+            s->step_rows += (double)nb;
+        }
     } else if (s->mode == RILL_STREAM_PASS) {
         if (s->weight_sum == 0.0) { /* a new pass: sums start fresh at the evaluation point */
             memset(s->grad_sum, 0, m->n_weights * sizeof(double));
@@ -460,20 +468,24 @@ int rill_stream_flush(rill_stream *s)
     } else if (rc == RILL_OK && s->mode == RILL_STREAM_EXACT && s->mo.n > 0.0) {
         const size_t d = m->n_features;
         double obj, *sol = s->solution;
-        rc = rl_moments_solve(&s->mo, d, m->l2, m->fit_intercept, m->w[d], s->work, sol, &obj);
-        /* The moments are kept and the model is released: the caller may set RILL_L2 and
-         * flush again without pushing the rows again. */
-        if (rc) {
-            set_holds(s, 0);
-            return rl_fail(m, rc, "rill_stream_flush: the least-squares problem is "
-                                  "numerically singular (collinear or constant features); set "
-                                  "RILL_L2 > 0, or a larger one, and flush again");
+        const int solved =
+            rl_moments_solve(&s->mo, d, m->l2, m->fit_intercept, m->w[d], s->work, sol, &obj);
+        set_holds(s, 0);
+        if (solved == RL_MOMENTS_OVERFLOW) { /* nothing can be solved from them */
+            rl_moments_clear(&s->mo, d);
+            return rl_fail(m, RILL_EDATA, "rill_stream_flush: the rows' moments overflow; "
+                                          "weights kept, the rows since the last flush dropped");
         }
-        if (!rl_all_finite(sol, d + 1) || !isfinite(obj)) {
-            set_holds(s, 0);
-            return rl_fail(m, RILL_EDATA, "rill_stream_flush: the rows' moments overflow "
+        /* Otherwise the moments are kept and the model is released: the caller may set
+         * RILL_L2 and flush again without pushing the rows again. */
+        if (solved == RL_MOMENTS_SINGULAR)
+            return rl_fail(m, RILL_EDATA, "rill_stream_flush: the least-squares problem is "
+                                          "numerically singular (collinear or constant "
+                                          "features); set RILL_L2 > 0, or a larger one, and "
+                                          "flush again");
+        if (!rl_all_finite(sol, d + 1) || !isfinite(obj))
+            return rl_fail(m, RILL_EDATA, "rill_stream_flush: the solution overflows "
                                           "(features or targets too large); weights kept");
-        }
         memcpy(m->w, sol, (d + 1) * sizeof(double));
         m->avg_count = 0.0;
         m->stat_loss = obj;
@@ -519,7 +531,10 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
          * that sequence instead of repeating the first call's orders. */
         struct rl_perm perm;
         rl_perm_init(&perm, n_rows, (uint64_t)m->seed, epoch_key(m->stat_rows, n_rows));
-        const double loss0 = m->prog_loss_sum, rows0 = m->prog_rows;
+        /* the epoch's own sum: the model's lifetime sums (RILL_STAT_PROGRESSIVE_LOSS) can
+         * be too large for their difference to resolve one epoch's loss */
+        s->step_loss = 0.0;
+        s->step_rows = 0.0;
         for (size_t i = 0; i < n_rows && rc == RILL_OK && !m->stat_stopped; i++) {
             size_t r = (size_t)rl_perm_at(&perm, i);
             rc = push_rows(s, X + r * d, y + r, 1, 0, m->stat_stopped); /* rows checked */
@@ -529,7 +544,7 @@ int rl_fit_stochastic(rill_model *m, const double *X, const double *y, size_t n_
         if (rc || m->stat_stopped)
             break;
         m->stat_epochs += 1.0;
-        const double loss = (m->prog_loss_sum - loss0) / (m->prog_rows - rows0);
+        const double loss = s->step_loss / s->step_rows;
         if (epoch == 0.0 || m->tol == 0.0 || loss < best - m->tol * (best > 1.0 ? best : 1.0))
             no_improvement = 0;
         else if (++no_improvement >= 5)

@@ -40,6 +40,14 @@ check "softmax, iris" --loss softmax --classes 3 --l2 1e-3 "$data/iris.csv"
 check "softmax, iris, tree reduction" --reduce tree --loss softmax --classes 3 --l2 1e-3 \
     "$data/iris.csv"
 check "least squares exact, tree reduction" --reduce tree --exact --l2 1e-3 "$data/diabetes.csv"
+# Columns in very different units (age x 1e4, bmi x 1e-4): the exact solve judges each column
+# against its own scale, as rill's EXACT stream does (one test against the largest diagonal
+# took bmi for collinear).
+scaled=$(mktemp) || exit 1
+trap 'rm -f "$scaled"' EXIT
+awk -F, 'BEGIN { OFS = ","; CONVFMT = "%.17g" } NR == 1 { print; next }
+         { $1 = $1 * 1e4; $3 = $3 * 1e-4; print }' "$data/diabetes.csv" >"$scaled"
+check "least squares exact, columns x 1e4 and x 1e-4" --exact --l2 1e-3 "$scaled"
 
 # Driver mode (only rank 0 holds the optimizer; the others evaluate at the point it
 # broadcasts, as Spark executors would) makes the same iterates as the replicated loop.

@@ -72,9 +72,9 @@ static void sim_step(sim *s, const double *X, const double *y, size_t n)
     switch (s->schedule) {
     case RILL_SCHEDULE_CONSTANT: eta = s->eta0; break;
     case RILL_SCHEDULE_INVSCALING: eta = s->eta0 / pow(t, s->power_t); break;
-    case RILL_SCHEDULE_OPTIMAL: {
+    case RILL_SCHEDULE_OPTIMAL: { /* 1 / (l2 (t0 + t - 1)): the first step's rate is eta0 */
         double t0 = 1.0 / (s->l2 * s->eta0);
-        eta = 1.0 / (s->l2 * (t0 + t));
+        eta = 1.0 / (s->l2 * (t0 + t - 1.0));
         break;
     }
     default: break;
@@ -301,6 +301,29 @@ START_TEST(test_optimal_needs_l2)
     rc = rill_step(m, X, y, 2);
     ck_assert_msg(rc == RILL_OK, "with l2 > 0 the OPTIMAL step = %d", rc);
     rill_model_free(m);
+}
+END_TEST
+
+/* OPTIMAL's first step takes eta0 whatever l2 (> 0): the rate is written without
+ * t0 = 1 / (l2 eta0), which overflowed for l2 eta0 below 1 / DBL_MAX and made every rate 0. */
+START_TEST(test_optimal_tiny_l2)
+{
+    const double x = 1.0, y = 1.0, l2s[] = {1e-3, 1e-300, 1e-309, 5e-324};
+    for (size_t k = 0; k < sizeof l2s / sizeof l2s[0]; k++)
+        for (size_t rows = 1; rows <= 2; rows++) { /* the one-row path and the general one */
+            const double X[2] = {x, x}, Y[2] = {y, y};
+            double w[2];
+            rill_model *m = tu_new_model(RILL_SQUARED, 1, 0);
+            tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_OPTIMAL);
+            tu_set_param(m, RILL_LEARNING_RATE, 0.5);
+            tu_set_param(m, RILL_L2, l2s[k]);
+            ck_assert_int_eq(rill_step(m, X, Y, rows), RILL_OK);
+            tu_copy_weights(m, w);
+            /* from w = 0: gradient -1 for the weight and the intercept, rate eta0 */
+            ck_assert_msg(w[0] == 0.5 && w[1] == 0.5, "l2 %g, %zu rows: w = %g, b = %g", l2s[k],
+                          rows, w[0], w[1]);
+            rill_model_free(m);
+        }
 }
 END_TEST
 
@@ -642,6 +665,65 @@ START_TEST(test_automatic_rate_cap)
 }
 END_TEST
 
+/* AdaGrad under L1 from warm weights: a weight that has had no gradient yet (its feature
+ * absent from every row so far, l2 = 0) has no rate, and L1's threshold, eta_j l1 with
+ * eta_j = eta0 / eps, used to zero it. It now keeps its value; the others step as before. */
+START_TEST(test_adagrad_l1_keeps_unmoved_weights)
+{
+    const double w0[4] = {0.8, -0.6, 0.4, 0.1}, x[3] = {1.0, 0.0, 0.0}, y = 1.0;
+    double w[4];
+    rill_model *m = tu_new_model(RILL_SQUARED, 3, 0);
+    ck_assert_int_eq(rill_model_set_weights(m, w0, 4), RILL_OK);
+    tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_ADAGRAD);
+    tu_set_param(m, RILL_LEARNING_RATE, 0.01);
+    tu_set_param(m, RILL_L1, 1e-6);
+    ck_assert_int_eq(rill_step(m, x, &y, 1), RILL_OK);
+    tu_copy_weights(m, w);
+    ck_assert_msg(w[1] == w0[1] && w[2] == w0[2], "absent features' weights: %g %g, were %g %g",
+                  w[1], w[2], w0[1], w0[2]);
+    /* the moved ones: AdaGrad's first step is eta0 g / (|g| + eps), then for the weight the
+     * threshold eta0 l1 / (|g| + eps); g = -0.1 for both */
+    const double den = 0.1 + 1e-10, step = 0.01 * 0.1 / den, tw = 0.01 * 1e-6 / den;
+    ck_assert_msg(fabs(w[0] - (0.8 + step - tw)) < 1e-15 && fabs(w[3] - (0.1 + step)) < 1e-15,
+                  "moved weights %.17g %.17g", w[0], w[3]);
+    rill_model_free(m);
+}
+END_TEST
+
+/* AdaGrad's sums of squared gradients: a gradient of 1e155 overflows them, and the weight's
+ * rate would be 0 from then on (the Inf saved with the model). The step is refused instead,
+ * with nothing changed; gradients of 1e150 still step by eta0. */
+START_TEST(test_adagrad_sum_overflow_refused)
+{
+    const double y = 1.0;
+    for (int big = 0; big < 2; big++) {
+        const double x = big ? 1e155 : 1e150;
+        double w[2];
+        size_t n0, n1;
+        rill_model *m = tu_new_model(RILL_SQUARED, 1, 0);
+        tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_ADAGRAD);
+        tu_set_param(m, RILL_LEARNING_RATE, 0.01);
+        tu_set_param(m, RILL_FIT_INTERCEPT, 0);
+        unsigned char *b0 = saved(m, &n0);
+        int rc = rill_step(m, &x, &y, 1);
+        unsigned char *b1 = saved(m, &n1);
+        tu_copy_weights(m, w);
+        if (big) {
+            ck_assert_msg(rc == RILL_EDIVERGED, "x = 1e155: rc %d", rc);
+            ck_assert_msg(strstr(rill_model_error(m), "AdaGrad") != NULL, "%s",
+                          rill_model_error(m));
+            ck_assert_msg(n0 == n1 && memcmp(b0, b1, n0) == 0, "the refused step changed the model");
+        } else {
+            ck_assert_int_eq(rc, RILL_OK);
+            ck_assert_msg(fabs(w[0] - 0.01) < 1e-17, "x = 1e150: w = %.17g", w[0]);
+        }
+        free(b0);
+        free(b1);
+        rill_model_free(m);
+    }
+}
+END_TEST
+
 /* AdaGrad with the automatic rate: the cap counts only the weights a step moves. A feature
  * that is 0 in every row (sparse data), or an intercept that is not fitted, has a zero
  * gradient and keeps its weight; its rate eta0 / eps must not cap the others' steps. So a
@@ -911,6 +993,7 @@ static Suite *step_suite(void)
     TCase *tc = tcase_create("schedules");
     tcase_add_loop_test(tc, test_step_schedules, 0, 24);
     tcase_add_test(tc, test_optimal_needs_l2);
+    tcase_add_test(tc, test_optimal_tiny_l2);
     tcase_add_test(tc, test_optimal_refused_before_any_change);
     suite_add_tcase(s, tc);
 
@@ -927,6 +1010,8 @@ static Suite *step_suite(void)
     tcase_add_test(tc, test_automatic_rate_raw_diabetes);
     tcase_add_test(tc, test_automatic_rate_cap);
     tcase_add_test(tc, test_adagrad_cap_counts_moved_weights);
+    tcase_add_test(tc, test_adagrad_l1_keeps_unmoved_weights);
+    tcase_add_test(tc, test_adagrad_sum_overflow_refused);
     tcase_add_test(tc, test_average_change_starts_over);
     tcase_add_test(tc, test_average_kept_until_a_batch_step);
     suite_add_tcase(s, tc);

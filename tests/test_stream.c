@@ -514,8 +514,56 @@ START_TEST(test_exact_offset_data)
         y[i] += 1e3;
     check_exact("random offset 1e4", X, y, n, d, 0.0, 16);
     check_exact("random offset 1e4", X, y, n, d, 1e-2, 33);
+    /* Offsets of 1e10 in small micro-batches: the merges of micro-batch means kept the means
+     * at the offset's magnitude and rounded them there, about eps 1e10 per merge (one-row
+     * micro-batches were 1e-6 off); they are now of the rows less the first micro-batch's
+     * means. */
+    for (i = 0; i < n * d; i++)
+        X[i] += 1e10 - 1e4;
+    for (i = 0; i < n; i++)
+        y[i] += 1e8 - 1e3;
+    check_exact("random offset 1e10", X, y, n, d, 0.0, 1);
+    check_exact("random offset 1e10", X, y, n, d, 0.0, 7);
+    check_exact("random offset 1e10", X, y, n, d, 1e-2, 64);
     free(X);
     free(y);
+}
+END_TEST
+
+/* Moments that overflow (a feature of 1e155: its square) cannot be solved whatever RILL_L2:
+ * the flush says so, keeps the weights and drops the rows, and the stream then solves the
+ * next rows as a fresh one does. It had reported them as singular, and kept them, so that no
+ * later flush could succeed. */
+START_TEST(test_exact_overflow_drops_rows)
+{
+    const size_t d = 2;
+    const double big[4] = {1e155, 1.0, 2.0, 3.0}, yb[2] = {1.0, 2.0};
+    const double X[8] = {1, 2, 2, 1, 3, 0, 0, 3}, y[4] = {1, 2, 3, 5};
+    double w0[3], w[3], wf[3];
+    rill_model *m = tu_new_model(RILL_SQUARED, d, 0), *f = tu_new_model(RILL_SQUARED, d, 0);
+    tu_set_param(m, RILL_L2, 0.1);
+    tu_set_param(f, RILL_L2, 0.1);
+    rill_stream *s = new_stream(m, 2, RILL_STREAM_EXACT), *sf = new_stream(f, 2, RILL_STREAM_EXACT);
+    tu_copy_weights(m, w0);
+    ck_assert_int_eq(rill_stream_push(s, big, yb, 2), RILL_OK);
+    int rc = rill_stream_flush(s);
+    ck_assert_msg(rc == RILL_EDATA && strstr(rill_model_error(m), "overflow") != NULL,
+                  "flush = %d: %s", rc, rill_model_error(m));
+    tu_copy_weights(m, w);
+    ck_assert(memcmp(w, w0, sizeof w) == 0);
+    ck_assert_int_eq(rill_stream_flush(s), RILL_OK); /* nothing left to solve */
+    ck_assert_int_eq(rill_stream_push(s, X, y, 4), RILL_OK);
+    ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
+    ck_assert_int_eq(rill_stream_push(sf, X, y, 4), RILL_OK);
+    ck_assert_int_eq(rill_stream_flush(sf), RILL_OK);
+    tu_copy_weights(m, w);
+    tu_copy_weights(f, wf);
+    ck_assert_msg(memcmp(w, wf, sizeof w) == 0, "after the dropped rows: %g %g %g, fresh %g %g %g",
+                  w[0], w[1], w[2], wf[0], wf[1], wf[2]);
+    rill_stream_free(s);
+    rill_stream_free(sf);
+    rill_model_free(m);
+    rill_model_free(f);
 }
 END_TEST
 
@@ -1308,6 +1356,47 @@ START_TEST(test_stochastic_fit_stops_at_epoch_end)
                       tu_get_param(m, RILL_STAT_STOPPED), tu_get_param(m, RILL_STAT_ROWS));
         rill_model_free(m);
     }
+}
+END_TEST
+
+/* Stochastic rill_fit's stopping test uses each epoch's own progressive loss. It was the
+ * difference of the model's lifetime sums: after one earlier row with a loss of 5e13 the
+ * epochs' losses were lost in the sums' rounding and the test stopped on noise (19 epochs,
+ * 2 % short, against 46). A model with that history, its weights reset, now fits as a fresh
+ * one does (the same shuffles: the key counts passes over the rows). */
+START_TEST(test_stochastic_fit_epoch_loss_own_sum)
+{
+    enum { N = 20 };
+    double X[N * 2], y[N], w[2][3];
+    const double x0[2] = {0.0, 0.0}, y0 = 1e7, zero[3] = {0.0, 0.0, 0.0};
+    double epochs[2];
+    for (int i = 0; i < N; i++) {
+        X[2 * i] = (i % 5) - 2.0;
+        X[2 * i + 1] = ((i * 3) % 7) - 3.0;
+        y[i] = 0.5 * X[2 * i] - 0.25 * X[2 * i + 1] + 1.0;
+    }
+    for (int k = 0; k < 2; k++) {
+        rill_model *m = tu_new_model(RILL_SQUARED, 2, 0);
+        if (k) { /* the outlier row, then the weights back to 0 */
+            ck_assert_int_eq(rill_step(m, x0, &y0, 1), RILL_OK);
+            ck_assert_int_eq(rill_model_set_weights(m, zero, 3), RILL_OK);
+        }
+        tu_set_param(m, RILL_BATCH_ROWS, 1);
+        tu_set_param(m, RILL_SCHEDULE, RILL_SCHEDULE_CONSTANT);
+        tu_set_param(m, RILL_LEARNING_RATE, 0.01);
+        tu_set_param(m, RILL_MAX_EPOCHS, 2000);
+        ck_assert_int_eq(rill_fit(m, X, y, N), RILL_OK);
+        ck_assert(tu_get_param(m, RILL_STAT_CONVERGED) == 1.0);
+        epochs[k] = tu_get_param(m, RILL_STAT_EPOCHS);
+        tu_copy_weights(m, w[k]);
+        rill_model_free(m);
+    }
+    ck_assert_msg(epochs[0] == epochs[1], "epochs: fresh %g, after the outlier %g", epochs[0],
+                  epochs[1]);
+    for (int j = 0; j < 3; j++)
+        ck_assert_msg(w[0][j] == w[1][j], "weight %d: fresh %.17g, after the outlier %.17g", j,
+                      w[0][j], w[1][j]);
+    ck_assert_msg(fabs(w[0][2] - 1.0) < 1e-3, "intercept %.17g, expected about 1", w[0][2]);
 }
 END_TEST
 
@@ -2240,6 +2329,7 @@ static Suite *stream_suite(void)
     tc = tcase_create("exact");
     tcase_add_test(tc, test_exact_equals_ridge);
     tcase_add_test(tc, test_exact_offset_data);
+    tcase_add_test(tc, test_exact_overflow_drops_rows);
     tcase_add_test(tc, test_exact_mixed_scales);
     tcase_add_test(tc, test_exact_constant_column_singular);
     tcase_add_test(tc, test_exact_errors);
@@ -2258,6 +2348,7 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_pass_keeps_stale_until_its_flush);
     tcase_add_test(tc, test_flush_clears_stopped);
     tcase_add_test(tc, test_stochastic_fit_stops_at_epoch_end);
+    tcase_add_test(tc, test_stochastic_fit_epoch_loss_own_sum);
     tcase_add_test(tc, test_push_bad_labels);
     tcase_add_test(tc, test_borrowing);
     suite_add_tcase(s, tc);
