@@ -156,7 +156,8 @@ RILL_API const char *rill_strerror(int status);
 RILL_API int rill_model_new(rill_model **out, int loss, size_t n_features, size_t n_classes);
 /* As rill_model_new, with every allocation for this model and its streams made through
  * *alloc (the struct is copied; alloc->ctx must stay valid until the model and its streams
- * are freed). Returns as rill_model_new, and RILL_EINVAL for alloc, alloc->alloc or
+ * are freed); only RILL_THREADS > 1 also starts threads, whose stacks the C library
+ * allocates. Returns as rill_model_new, and RILL_EINVAL for alloc, alloc->alloc or
  * alloc->free NULL. */
 RILL_API int rill_model_new_alloc(rill_model **out, int loss, size_t n_features,
                                   size_t n_classes, const rill_alloc *alloc);
@@ -290,9 +291,10 @@ RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, 
  * T = 1 to rounding; bit-identity with a PASS stream holds for T = 1. With grad_sum, the parts'
  * sums take (P - 1) x rill_model_n_weights doubles from the model's allocator during the call
  * (RILL_ENOMEM if refused), so concurrent calls on one model need a thread-safe allocator (the
- * default one is). Setting T > 1 is RILL_EUNSUPPORTED in a build without threads
- * (-Dthreads=disabled, firmware) and for a model in a caller's buffer. Not saved with the
- * model.
+ * default one is); the threads themselves (their stacks and thread-local storage) come from
+ * the C library, outside rill_alloc. Setting T > 1 is RILL_EUNSUPPORTED in a build without
+ * threads (-Dthreads=disabled, firmware) and for a model in a caller's buffer. Not saved with
+ * the model.
  * The sums may be infinite when the loss overflows at the evaluation point (a trial point far
  * out, huge features or targets): hand them to rill_apply_gradient as they are, which then
  * backtracks, or refuses with RILL_EDIVERGED at the accepted point.
@@ -374,7 +376,8 @@ RILL_API int rill_model_load_alloc(rill_model **out, const void *buf, size_t siz
  * stream holds buffered rows or unflushed sums, calls that change m return RILL_ESTATE.
  * Returns RILL_OK; RILL_EINVAL (NULL, batch_rows 0, RILL_STREAM_EXACT with a loss other than
  * RILL_SQUARED or with RILL_L1 > 0); RILL_EUNSUPPORTED (unknown mode); RILL_ERANGE (the
- * buffer of batch_rows rows would overflow size_t); RILL_ENOMEM.
+ * buffer of batch_rows rows, or EXACT's n_features x n_features moments, would overflow
+ * size_t); RILL_ENOMEM.
  */
 RILL_API int rill_stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode);
 /*

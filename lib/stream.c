@@ -115,6 +115,10 @@ static rill_stream *stream_init(void *mem, size_t total, rill_model *m, size_t b
     return s;
 }
 
+/* stream_size's refusal, for the messages */
+#define RL_STREAM_SIZE_OVERFLOWS                                                               \
+    "the stream's size overflows (batch_rows x n_features; EXACT: n_features squared)"
+
 /* call: the public call that makes the stream, for the messages */
 static int stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int mode,
                       const char *call)
@@ -122,7 +126,7 @@ static int stream_new(rill_stream **out, rill_model *m, size_t batch_rows, int m
     size_t total;
     int rc = stream_size(m, batch_rows, mode, &total);
     if (rc)
-        return rl_fail_call(m, rc, call, "batch_rows x n_features overflows");
+        return rl_fail_call(m, rc, call, RL_STREAM_SIZE_OVERFLOWS);
     void *mem = rl_alloc(&m->alloc, total);
     if (!mem)
         return rl_fail_call(m, RILL_ENOMEM, call, "out of memory");
@@ -218,7 +222,7 @@ int rill_stream_init_static(rill_stream **out, void *buf, size_t size, rill_mode
     size_t total;
     if (stream_size(m, batch_rows, mode, &total))
         return rl_fail(m, RILL_ERANGE,
-                       "rill_stream_init_static: batch_rows x n_features overflows");
+                       "rill_stream_init_static: " RL_STREAM_SIZE_OVERFLOWS);
     if (size < total)
         return rl_fail_need(m, RILL_ERANGE, "rill_stream_init_static", size, total);
     *out = stream_init(buf, total, m, batch_rows, mode, 1);
@@ -507,7 +511,8 @@ static uint64_t epoch_key(double rows_seen, size_t n_rows)
     const double two64 = 18446744073709551616.0;
     double passes = floor(rows_seen / (double)n_rows);
     if (!(passes < two64))
-        passes = isfinite(passes) ? fmod(passes, two64) : 0.0;
+        /* passes mod 2^64, exactly (scaling by 2^64 is exact), without libm's fmod */
+        passes = isfinite(passes) ? passes - two64 * floor(passes / two64) : 0.0;
     return (uint64_t)passes;
 }
 

@@ -458,6 +458,24 @@ static int run_flush(fixture *fx)
     return rill_stream_flush(fx->s);
 }
 
+static void setup_busy_threads(fixture *fx)
+{
+    fx->m = busy_model(fx);
+    tu_set_param(fx->m, RILL_THREADS, 2);
+}
+
+static void setup_busy_sgd_threads(fixture *fx)
+{
+    setup_busy_threads(fx);
+    tu_set_param(fx->m, RILL_BATCH_ROWS, 4);
+}
+
+static int run_gradient(fixture *fx)
+{
+    double g[64], l;
+    return rill_gradient(fx->m, fx->X, fx->y, fx->n, g, &l);
+}
+
 static const op ops[] = {
     {"rill_model_new_alloc", 0, 0, 0, setup_none, run_new, result_out},
     {"rill_model_clone", 0, 0, 0, setup_busy, run_clone, result_out},
@@ -471,6 +489,17 @@ static const op ops[] = {
     {"rill_stream_flush", 1, 0, 1, setup_stream_full, run_flush, result_m},
 };
 #define N_OPS ((int)(sizeof ops / sizeof ops[0]))
+
+/* With RILL_THREADS = 2 and more than 64 rows, the calls that sum rows in parts allocate the
+ * other part's sums once per call (test_sweep_threads, on 150 rows). rill_gradient is a const
+ * call: it sets no error detail. */
+static const op thread_ops[] = {
+    {"rill_fit (batch, RILL_THREADS = 2)", 0, 0, 1, setup_busy_threads, run_fit_batch, result_m},
+    {"rill_fit (RILL_BATCH_ROWS, RILL_THREADS = 2)", 0, 0, 1, setup_busy_sgd_threads,
+     run_fit_batch, result_m},
+    {"rill_gradient (RILL_THREADS = 2)", 0, 0, 0, setup_busy_threads, run_gradient, result_m},
+};
+#define N_THREAD_OPS ((int)(sizeof thread_ops / sizeof thread_ops[0]))
 
 /* ------------------------------------------------------------------ the sweep */
 
@@ -553,9 +582,11 @@ static long sweep(const op *o, int loss, int sys, int mode, int forever, const d
                               "%s: request %ld failed, the model changed (its saved bytes differ)",
                               what, k);
                 __real_free(after);
-                if (o->names_error)
-                    ck_assert_msg(rill_model_error(fx.m)[0] != '\0',
-                                  "%s: request %ld failed, rill_model_error is empty", what, k);
+                if (o->names_error) /* the message starts with the call's name */
+                    ck_assert_msg(strncmp(rill_model_error(fx.m), o->name,
+                                          strcspn(o->name, " ")) == 0,
+                                  "%s: request %ld failed, rill_model_error does not name the "
+                                  "call: \"%s\"", what, k, rill_model_error(fx.m));
             }
             /* retried without failures: as if the failure never happened */
             fx.out = NULL;
@@ -618,6 +649,35 @@ START_TEST(test_sweep)
                    o->name, o->stream_modes ? mode_name(mode) : "", tu_loss_name(loss),
                    sys ? "C" : "caller's", once, once ? ", each failed in turn" : "");
         }
+        free(X);
+        free(y);
+    }
+}
+END_TEST
+
+/* _i: thread op index * 2 + (1 = the C allocator); every loss, 150 rows (3 blocks of 64). */
+START_TEST(test_sweep_threads)
+{
+    const op *o = &thread_ops[_i / 2];
+    const int sys = _i % 2;
+    const size_t n = 150, d = 3;
+    ref_rng r;
+    for (size_t li = 0; li < sizeof losses / sizeof losses[0]; li++) {
+        double *X, *y;
+        ref_rng_seed(&r, 2000 + (uint64_t)li);
+        ref_random_problem(&r, losses[li].loss, n, d, losses[li].K, 1.0, &X, &y);
+        long once = sweep(o, losses[li].loss, sys, RILL_STREAM_STEP, 0, X, y, n, d, losses[li].K);
+        long forever = sweep(o, losses[li].loss, sys, RILL_STREAM_STEP, 1, X, y, n, d,
+                             losses[li].K);
+        ck_assert_msg(once == forever, "%s: %ld requests in one sweep, %ld in the other",
+                      o->name, once, forever);
+        /* rill_fit with RILL_BATCH_ROWS steps on the calling thread; the others must allocate
+         * the second part's sums (or the threads would not be exercised) */
+        if (strstr(o->name, "BATCH_ROWS") == NULL)
+            ck_assert_msg(once > 0, "%s, %s: no allocation", o->name,
+                          tu_loss_name(losses[li].loss));
+        printf("%-44s %-8s %-8s allocator: %ld allocation(s)\n", o->name,
+               tu_loss_name(losses[li].loss), sys ? "C" : "caller's", once);
         free(X);
         free(y);
     }
@@ -768,6 +828,7 @@ static Suite *alloc_suite(void)
     TCase *tc = tcase_create("sweep");
     tcase_add_loop_test(tc, test_sweep, 0, 2 * N_OPS);
     tcase_add_test(tc, test_sweep_reaches_allocator);
+    tcase_add_loop_test(tc, test_sweep_threads, 0, 2 * N_THREAD_OPS);
     tcase_add_test(tc, test_fit_enomem_keeps_stopped);
     suite_add_tcase(s, tc);
     tc = tcase_create("reader");
