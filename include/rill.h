@@ -267,7 +267,8 @@ RILL_API int rill_step(rill_model *m, const double *X, const double *y, size_t n
  * probabilities per row (RILL_SOFTMAX; out holds n_rows * n_classes). Uses the weights
  * rill_model_weights returns. NaN/Inf in X, or a score that overflows (features times weights
  * beyond the double range), gives RILL_EDATA (out unspecified). RILL_EINVAL
- * (NULL, n_rows 0); RILL_ERANGE (X or out would hold more than SIZE_MAX bytes). */
+ * (NULL, n_rows 0, out overlapping X); RILL_ERANGE (X or out would hold more than SIZE_MAX
+ * bytes). */
 RILL_API int rill_predict(const rill_model *m, const double *X, size_t n_rows, double *out);
 /* Labels: yhat (RILL_SQUARED), 0/1 (RILL_LOGISTIC, P >= 0.5 is 1), argmax class
  * (RILL_SOFTMAX: the highest score, lowest index on ties; where two classes' probabilities
@@ -317,8 +318,10 @@ RILL_API int rill_gradient(const rill_model *m, const double *X, const double *y
  * Non-finite sums at a trial point make the line search backtrack; at the accepted point they
  * are RILL_EDIVERGED (model unchanged; in fixed-step mode the weights roll back to the last
  * point whose objective was finite). After a change to the model in the middle of a
- * gradient/apply loop (rill_step, rill_model_set_weights, a rill_model_set that changes the
- * objective), the next call returns RILL_ESTATE once: the sums were computed for the old point.
+ * gradient/apply loop (rill_step, rill_model_set_weights, a rill_model_set that resets the
+ * batch optimizer's memory: a changed RILL_L2, RILL_L1, RILL_FIT_INTERCEPT, RILL_LEARNING_RATE
+ * or RILL_SCHEDULE), the next call returns RILL_ESTATE once: the sums were computed for the
+ * old point.
  * RILL_STAT_EPOCHS counts the calls (rill_fit starts it at 0).
  * Returns RILL_OK; RILL_EINVAL (NULL, weight_sum <= 0 or non-finite); RILL_ESTATE;
  * RILL_EDIVERGED.

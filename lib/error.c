@@ -42,6 +42,16 @@ int rl_fail_call(rill_model *m, int status, const char *call, const char *what)
     return status;
 }
 
+/* "rill_model_set: RILL_<name>: <what>" */
+int rl_fail_param(rill_model *m, int status, const char *name, const char *what)
+{
+    size_t at = put_str(m->err, 0, "rill_model_set: RILL_");
+    at = put_str(m->err, at, name);
+    at = put_str(m->err, at, ": ");
+    put_str(m->err, at, what);
+    return status;
+}
+
 /* "<call>: row R, column C <what>"; col == (size_t)-1 names the label. */
 int rl_fail_at(rill_model *m, int status, const char *call, const char *what, size_t row,
                size_t col)

@@ -105,6 +105,7 @@ struct rill_model {
 int rl_fail(rill_model *m, int status, const char *what);
 /* "<call>: <what>" */
 int rl_fail_call(rill_model *m, int status, const char *call, const char *what);
+int rl_fail_param(rill_model *m, int status, const char *name, const char *what);
 int rl_fail_at(rill_model *m, int status, const char *call, const char *what, size_t row,
                   size_t col);
 void rl_clear_error(rill_model *m);

@@ -9,35 +9,36 @@ enum { P_REAL = 0, P_INT = 1, P_READONLY = 2 };
 
 struct param_info {
     int param;
+    const char *name; /* without the RILL_ prefix, for the messages */
     int kind;
     int resets_optimizer; /* changes the objective or the batch step rule */
     double lo, hi;
 };
 
 static const struct param_info params[] = {
-    {RILL_LEARNING_RATE, P_REAL, 1, 0.0, 1e300},
-    {RILL_SCHEDULE, P_INT, 1, RILL_SCHEDULE_CONSTANT, RILL_SCHEDULE_ADAGRAD},
-    {RILL_POWER_T, P_REAL, 0, 0.0, 10.0},
-    {RILL_L2, P_REAL, 1, 0.0, 1e300},
-    {RILL_L1, P_REAL, 1, 0.0, 1e300},
-    {RILL_FIT_INTERCEPT, P_INT, 1, 0.0, 1.0},
-    {RILL_MAX_EPOCHS, P_INT, 0, 1.0, RL_2P53},
-    {RILL_TOL, P_REAL, 0, 0.0, 1.0},
-    {RILL_BATCH_ROWS, P_INT, 0, 0.0, RL_2P53},
-    {RILL_AVERAGE, P_INT, 0, 0.0, RL_2P53},
-    {RILL_SEED, P_INT, 0, 0.0, RL_2P53 - 1.0},
-    {RILL_THREADS, P_INT, 0, 1.0, RL_MAX_THREADS},
-    {RILL_STAT_EPOCHS, P_READONLY, 0, 0.0, HUGE_VAL},
-    {RILL_STAT_STEPS, P_READONLY, 0, 0.0, HUGE_VAL},
-    {RILL_STAT_ROWS, P_READONLY, 0, 0.0, HUGE_VAL},
-    {RILL_STAT_LOSS, P_READONLY, 0, 0.0, HUGE_VAL},
-    {RILL_STAT_CONVERGED, P_READONLY, 0, 0.0, 1.0},
-    {RILL_STAT_STOPPED, P_READONLY, 0, 0.0, 1.0},
-    {RILL_STAT_PROGRESSIVE_LOSS, P_READONLY, 0, 0.0, HUGE_VAL},
-    {RILL_STAT_STALLED, P_READONLY, 0, 0.0, 1.0},
-    {RILL_MODEL_LOSS, P_READONLY, 0, RILL_SQUARED, RILL_SOFTMAX},
-    {RILL_MODEL_N_FEATURES, P_READONLY, 0, 1.0, HUGE_VAL},
-    {RILL_MODEL_N_CLASSES, P_READONLY, 0, 0.0, HUGE_VAL},
+    {RILL_LEARNING_RATE, "LEARNING_RATE", P_REAL, 1, 0.0, 1e300},
+    {RILL_SCHEDULE, "SCHEDULE", P_INT, 1, RILL_SCHEDULE_CONSTANT, RILL_SCHEDULE_ADAGRAD},
+    {RILL_POWER_T, "POWER_T", P_REAL, 0, 0.0, 10.0},
+    {RILL_L2, "L2", P_REAL, 1, 0.0, 1e300},
+    {RILL_L1, "L1", P_REAL, 1, 0.0, 1e300},
+    {RILL_FIT_INTERCEPT, "FIT_INTERCEPT", P_INT, 1, 0.0, 1.0},
+    {RILL_MAX_EPOCHS, "MAX_EPOCHS", P_INT, 0, 1.0, RL_2P53},
+    {RILL_TOL, "TOL", P_REAL, 0, 0.0, 1.0},
+    {RILL_BATCH_ROWS, "BATCH_ROWS", P_INT, 0, 0.0, RL_2P53},
+    {RILL_AVERAGE, "AVERAGE", P_INT, 0, 0.0, RL_2P53},
+    {RILL_SEED, "SEED", P_INT, 0, 0.0, RL_2P53 - 1.0},
+    {RILL_THREADS, "THREADS", P_INT, 0, 1.0, RL_MAX_THREADS},
+    {RILL_STAT_EPOCHS, "STAT_EPOCHS", P_READONLY, 0, 0.0, HUGE_VAL},
+    {RILL_STAT_STEPS, "STAT_STEPS", P_READONLY, 0, 0.0, HUGE_VAL},
+    {RILL_STAT_ROWS, "STAT_ROWS", P_READONLY, 0, 0.0, HUGE_VAL},
+    {RILL_STAT_LOSS, "STAT_LOSS", P_READONLY, 0, 0.0, HUGE_VAL},
+    {RILL_STAT_CONVERGED, "STAT_CONVERGED", P_READONLY, 0, 0.0, 1.0},
+    {RILL_STAT_STOPPED, "STAT_STOPPED", P_READONLY, 0, 0.0, 1.0},
+    {RILL_STAT_PROGRESSIVE_LOSS, "STAT_PROGRESSIVE_LOSS", P_READONLY, 0, 0.0, HUGE_VAL},
+    {RILL_STAT_STALLED, "STAT_STALLED", P_READONLY, 0, 0.0, 1.0},
+    {RILL_MODEL_LOSS, "MODEL_LOSS", P_READONLY, 0, RILL_SQUARED, RILL_SOFTMAX},
+    {RILL_MODEL_N_FEATURES, "MODEL_N_FEATURES", P_READONLY, 0, 1.0, HUGE_VAL},
+    {RILL_MODEL_N_CLASSES, "MODEL_N_CLASSES", P_READONLY, 0, 0.0, HUGE_VAL},
 };
 
 static const struct param_info *find(int param)
@@ -86,11 +87,12 @@ int rill_model_set(rill_model *m, int param, double value)
     if (!p)
         return rl_fail(m, RILL_EUNSUPPORTED, "rill_model_set: unknown parameter number");
     if (p->kind == P_READONLY)
-        return rl_fail(m, RILL_EINVAL, "rill_model_set: parameter is read-only");
+        return rl_fail_param(m, RILL_EINVAL, p->name, "is read-only");
     if (!(value >= p->lo && value <= p->hi))
-        return rl_fail(m, RILL_EINVAL, "rill_model_set: value out of the parameter's bounds");
+        return rl_fail_param(m, RILL_EINVAL, p->name,
+                             "value outside its bounds (rill_param_bounds)");
     if (p->kind == P_INT && value != floor(value))
-        return rl_fail(m, RILL_EINVAL, "rill_model_set: parameter takes an integer");
+        return rl_fail_param(m, RILL_EINVAL, p->name, "takes an integer");
     if (param == RILL_THREADS && value > 1.0) {
 #ifndef RILL_HAVE_THREADS
         return rl_fail(m, RILL_EUNSUPPORTED,

@@ -4,12 +4,21 @@
 #include "internal.h"
 #include "loss_math.h"
 
-static int check_args(const rill_model *m, const double *X, size_t n_rows, const double *out)
+/* all_outputs: out holds every output's value of a row (predict), else one (classify). out
+ * may not overlap X: the scores of a row would overwrite the features its later classes are
+ * scored from. */
+static int check_args(const rill_model *m, const double *X, size_t n_rows, const double *out,
+                      int all_outputs)
 {
     if (!m || !X || !out || n_rows == 0)
         return RILL_EINVAL;
     if (rl_check_rows_size(n_rows, m->n_features) || rl_check_rows_size(n_rows, m->n_outputs))
         return RILL_ERANGE;
+    const uintptr_t x0 = (uintptr_t)X, o0 = (uintptr_t)out;
+    const size_t out_cols = all_outputs ? m->n_outputs : 1;
+    if (x0 < o0 + n_rows * out_cols * sizeof(double) &&
+        o0 < x0 + n_rows * m->n_features * sizeof(double))
+        return RILL_EINVAL;
     size_t row, col;
     const char *why;
     return rl_validate(m, X, NULL, n_rows, &row, &col, &why);
@@ -17,7 +26,7 @@ static int check_args(const rill_model *m, const double *X, size_t n_rows, const
 
 int rill_predict(const rill_model *m, const double *X, size_t n_rows, double *out)
 {
-    int rc = check_args(m, X, n_rows, out);
+    int rc = check_args(m, X, n_rows, out, 1);
     if (rc)
         return rc;
     const size_t k = m->n_outputs;
@@ -45,7 +54,7 @@ int rill_predict(const rill_model *m, const double *X, size_t n_rows, double *ou
 
 int rill_classify(const rill_model *m, const double *X, size_t n_rows, double *labels)
 {
-    int rc = check_args(m, X, n_rows, labels);
+    int rc = check_args(m, X, n_rows, labels, 0);
     if (rc)
         return rc;
     const size_t d = m->n_features, k = m->n_outputs;

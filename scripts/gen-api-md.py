@@ -113,9 +113,19 @@ def parse(path):
                 i += 1
             name = re.match(r"^}\s*(\w*)", lines[i].strip()).group(1) or "status codes"
             values = []
-            for e in lines[start + 1:i]:
+            body = lines[start + 1:i]
+            k = 0
+            while k < len(body):
+                e = body[k]
+                # a comment that goes on over the next lines: joined up to its "*/"
+                while "/*" in e and "*/" not in e[e.index("/*"):] and k + 1 < len(body):
+                    k += 1
+                    e += " " + re.sub(r"^\s*\*?\s*", "", body[k])
+                k += 1
                 em = re.match(r"^\s*(RILL_[A-Z0-9_]+)\s*=\s*(-?\d+),?\s*(?:/\*\s*(.*?)\s*\*/)?", e)
                 if em:
+                    if "/*" in e and not em.group(3):
+                        sys.exit("gen-api-md: no description parsed for %s" % em.group(1))
                     values.append((em.group(1), em.group(2), em.group(3) or ""))
                 elif re.match(r"^\s*/\*\s*(.*?)\s*\*/\s*$", e):
                     values.append((None, None, re.match(r"^\s*/\*\s*(.*?)\s*\*/", e).group(1)))

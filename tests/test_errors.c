@@ -401,6 +401,10 @@ START_TEST(test_null_and_empty)
     ck_assert_int_eq(rill_classify(m, NULL, n, out), RILL_EINVAL);
     ck_assert_int_eq(rill_classify(m, X, 0, out), RILL_EINVAL);
     ck_assert_int_eq(rill_classify(m, X, n, NULL), RILL_EINVAL);
+    /* out overlapping X: a row's scores would overwrite features still to be read */
+    ck_assert_int_eq(rill_predict(m, X, n, X), RILL_EINVAL);
+    ck_assert_int_eq(rill_predict(m, X, n, X + n * d - 1), RILL_EINVAL);
+    ck_assert_int_eq(rill_classify(m, X + 1, n - 1, X), RILL_EINVAL);
     ck_assert_int_eq(rill_gradient(m, X, y, n, g, &l), RILL_OK);
     ck_assert_int_eq(rill_apply_gradient(NULL, g, l, (double)n), RILL_EINVAL);
     ck_assert_int_eq(rill_apply_gradient(m, NULL, l, (double)n), RILL_EINVAL);
@@ -500,6 +504,26 @@ END_TEST
 
 /* ------------------------------------------------------------------ parameters */
 
+/* Softmax predictions into the rows' own buffer came out wrong (RILL_OK): class 0's scores
+ * overwrote the features classes 1 and 2 were scored from. Overlap is refused; a buffer
+ * right after X is fine. */
+START_TEST(test_predict_overlap)
+{
+    double buf[12] = {0.5, -1.0, 2.0}, ref[9];
+    const double w[6] = {1.0, 0.2, -0.5, 0.1, 0.3, -0.4};
+    rill_model *m = NULL;
+    ck_assert_int_eq(rill_model_new(&m, RILL_SOFTMAX, 1, 3), RILL_OK);
+    ck_assert_int_eq(rill_model_set_weights(m, w, 6), RILL_OK);
+    ck_assert_int_eq(rill_predict(m, buf, 3, ref), RILL_OK);
+    ck_assert_int_eq(rill_predict(m, buf, 3, buf), RILL_EINVAL);
+    ck_assert_int_eq(rill_predict(m, buf, 3, buf + 2), RILL_EINVAL);
+    ck_assert_int_eq(rill_classify(m, buf, 3, buf + 2), RILL_EINVAL);
+    ck_assert_int_eq(rill_predict(m, buf, 3, buf + 3), RILL_OK);
+    ck_assert_msg(memcmp(buf + 3, ref, sizeof ref) == 0, "adjacent buffer: other probabilities");
+    rill_model_free(m);
+}
+END_TEST
+
 START_TEST(test_unknown_params)
 {
     static const int unknown[] = {0, -1, 13, 50, 99, 108, 150, 199, 203, 300, 9999};
@@ -550,7 +574,9 @@ START_TEST(test_param_bounds_enforced)
             rc = rill_model_set(m, p, below);
             ck_assert_msg(rc == RILL_EINVAL, "param %d: set(%.17g) just below lo %.17g = %d", p,
                           below, lo, rc);
-            ck_assert_msg(rill_model_error(m)[0] != '\0', "param %d: no error detail", p);
+            ck_assert_msg(strncmp(rill_model_error(m), "rill_model_set: RILL_", 21) == 0,
+                          "param %d: the error detail does not name it: %s", p,
+                          rill_model_error(m));
         }
         if (hi < INFINITY) {
             double above = nextafter(hi, INFINITY);
@@ -577,6 +603,14 @@ START_TEST(test_param_bounds_enforced)
         ck_assert_msg(v == hi, "param %d: get after set(hi) = %.17g", p, v);
         ck_assert_int_eq(rill_model_set(m, p, v0), RILL_OK);
     }
+    /* the refusals name the parameter */
+    ck_assert_int_eq(rill_model_set(m, RILL_TOL, 2.0), RILL_EINVAL);
+    ck_assert_str_eq(rill_model_error(m),
+                     "rill_model_set: RILL_TOL: value outside its bounds (rill_param_bounds)");
+    ck_assert_int_eq(rill_model_set(m, RILL_MAX_EPOCHS, 2.5), RILL_EINVAL);
+    ck_assert_str_eq(rill_model_error(m), "rill_model_set: RILL_MAX_EPOCHS: takes an integer");
+    ck_assert_int_eq(rill_model_set(m, RILL_STAT_LOSS, 1.0), RILL_EINVAL);
+    ck_assert_str_eq(rill_model_error(m), "rill_model_set: RILL_STAT_LOSS: is read-only");
     /* read-only: get works, set refused with RILL_EINVAL */
     {
         static const int ro[] = {100, 101, 102, 103, 104, 105, 106, 200, 201, 202};
@@ -1077,6 +1111,7 @@ static Suite *errors_suite(void)
     tc = tcase_create("arguments");
     tcase_add_test(tc, test_null_and_empty);
     tcase_add_test(tc, test_model_new_errors);
+    tcase_add_test(tc, test_predict_overlap);
     tcase_add_test(tc, test_unknown_params);
     tcase_add_test(tc, test_param_bounds_enforced);
     tcase_add_test(tc, test_strerror_and_version);
