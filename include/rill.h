@@ -61,7 +61,7 @@ enum {
     RILL_EINVAL = -1,       /* bad argument: NULL pointer, zero size, value out of range */
     RILL_ENOMEM = -2,       /* the allocator returned NULL */
     RILL_EDATA = -3,        /* NaN/Inf in X or y, a label out of range, a singular problem */
-    RILL_EDIVERGED = -4,    /* training blew up (non-finite loss or weights) */
+    RILL_EDIVERGED = -4,    /* training blew up (non-finite loss, weights or AdaGrad sums) */
     RILL_EFORMAT = -5,      /* bad model blob */
     RILL_ESTATE = -6,       /* call not valid now (stale sums, model borrowed by a busy stream) */
     RILL_ERANGE = -7,       /* buffer too small, or a size product overflows size_t */
@@ -416,9 +416,10 @@ RILL_API int rill_stream_push(rill_stream *s, const double *X, const double *y, 
  * Returns RILL_OK; RILL_EINVAL (NULL; EXACT with RILL_L1 > 0, set while a refused flush had
  * released the model: the moments are kept); RILL_EDATA (EXACT: numerically singular, or a
  * solution that overflows: the weights are kept, and so are the stream's moments, with the
- * model released: set RILL_L2 > 0, or a larger one, and flush again to solve without pushing
- * the rows again; moments that overflow, from features or targets of about 1e154 or more:
- * the weights are kept and the rows since the last flush are dropped);
+ * model released: set RILL_L2 > 0, or a larger one, or (overflow with the intercept fixed)
+ * RILL_FIT_INTERCEPT = 1 or another intercept, and flush again to solve without pushing the
+ * rows again; moments that overflow, from features or targets of about 1e154 or more: the
+ * weights are kept and the rows since the last flush are dropped);
  * RILL_EDIVERGED (STEP: the last micro-batch's step is not taken);
  * RILL_ESTATE.
  */

@@ -156,27 +156,34 @@ static void cholesky_solve(const double *U, size_t d, double *b)
  * (xbar = shift + mean, ybar = y_shift + y_mean); with it fixed at b0, the uncentred system
  * (C + n xbar xbar' + n l2 I) w = cxy + n xbar (ybar - b0). Writes the d weights and the
  * intercept to out (d + 1) and the objective to *objective. work holds d * d doubles. Returns
- * RILL_OK, RL_MOMENTS_OVERFLOW (a moment is not finite) or RL_MOMENTS_SINGULAR.
+ * RILL_OK, RL_MOMENTS_OVERFLOW (a moment is not finite), RL_MOMENTS_SYSTEM_OVERFLOW (the
+ * system built from finite moments is not: with the intercept fixed, n xbar xbar' or
+ * n xbar (ybar - b0); or n l2) or RL_MOMENTS_SINGULAR.
  */
 int rl_moments_solve(const struct rl_moments *mo, size_t d, double l2, int fit_intercept,
                      double b0, double *work, double *out, double *objective)
 {
-    const double n = mo->n, yb = mo->y_shift - b0 + mo->y_mean;
-    double probe = mo->syy + yb; /* NaN or Inf if any moment is not finite */
+    const double n = mo->n, yb = (mo->y_shift - b0) + mo->y_mean;
+    double probe = mo->syy + mo->y_shift + mo->y_mean; /* NaN or Inf if a moment is not finite */
+    double sys = 0.0;                                 /* the same for the system solved */
     for (size_t a = 0; a < d; a++) {
         const double xa = mo->shift[a] + mo->mean[a];
+        probe += (mo->shift[a] + mo->mean[a] + mo->cxy[a]) * 0.0;
         for (size_t b = a; b < d; b++) {
             double v = mo->C[a * d + b];
             probe += v * 0.0;
             if (!fit_intercept)
                 v += n * xa * (mo->shift[b] + mo->mean[b]);
             work[a * d + b] = v + (a == b ? n * l2 : 0.0);
+            sys += work[a * d + b] * 0.0;
         }
         out[a] = mo->cxy[a] + (fit_intercept ? 0.0 : n * xa * yb);
-        probe += (xa + mo->cxy[a]) * 0.0;
+        sys += out[a] * 0.0;
     }
     if (!isfinite(probe))
         return RL_MOMENTS_OVERFLOW;
+    if (!isfinite(sys)) /* the fixed intercept's uncentred system, or n l2 */
+        return RL_MOMENTS_SYSTEM_OVERFLOW;
     if (!cholesky_upper(work, d))
         return RL_MOMENTS_SINGULAR;
     cholesky_solve(work, d, out);
@@ -191,9 +198,10 @@ int rl_moments_solve(const struct rl_moments *mo, size_t d, double l2, int fit_i
             t += 2.0 * mo->C[a * d + b] * out[b];
         wCw += out[a] * t;
     }
-    /* ybar - xbar'w, its offset part and its spread part each on its own */
-    const double resid = (mo->y_shift - sw) + (mo->y_mean - mw);
-    const double b = fit_intercept ? resid : b0, off = fit_intercept ? 0.0 : resid - b0;
+    /* ybar - xbar'w - b0, its offset part and its spread part each on its own (y_shift - b0
+     * is exact where the two are close: a fixed intercept near the targets' offset) */
+    const double b = fit_intercept ? (mo->y_shift - sw) + (mo->y_mean - mw) : b0;
+    const double off = fit_intercept ? 0.0 : ((mo->y_shift - b0) - sw) + (mo->y_mean - mw);
     out[d] = b;
     double sse = mo->syy - 2.0 * wc + wCw + n * off * off;
     *objective = 0.5 * fmax(sse, 0.0) / n + 0.5 * l2 * ww;

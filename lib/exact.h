@@ -22,6 +22,7 @@ struct rl_moments {
 /* rl_moments_solve's outcomes besides RILL_OK */
 #define RL_MOMENTS_SINGULAR 1
 #define RL_MOMENTS_OVERFLOW 2
+#define RL_MOMENTS_SYSTEM_OVERFLOW 3
 
 void rl_moments_clear(struct rl_moments *mo, size_t d);
 void rl_moments_add(struct rl_moments *mo, double *X, const double *y, size_t nb, size_t d,

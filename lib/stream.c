@@ -245,8 +245,8 @@ void rill_stream_free(rill_stream *s)
 
 /* The detail of a STEP micro-batch whose step failed (after the call's name). */
 #define RL_STEP_NOT_TAKEN                                                                     \
-    "a micro-batch's step gave non-finite weights or loss and was not taken (the ones "      \
-    "before it were)"
+    "a micro-batch's step gave non-finite weights or loss (or AdaGrad sums) and was not "    \
+    "taken (the ones before it were)"
 
 /* Runs one micro-batch of nb rows: the buffer, or (STEP, PASS) a whole micro-batch still in
  * the caller's array. notify: call the progress callback (not yet for a micro-batch whose rows
@@ -487,7 +487,8 @@ int rill_stream_flush(rill_stream *s)
                                           "numerically singular (collinear or constant "
                                           "features); set RILL_L2 > 0, or a larger one, and "
                                           "flush again");
-        if (!rl_all_finite(sol, d + 1) || !isfinite(obj))
+        if (solved == RL_MOMENTS_SYSTEM_OVERFLOW || !rl_all_finite(sol, d + 1) ||
+            !isfinite(obj))
             return rl_fail(m, RILL_EDATA, "rill_stream_flush: the solution overflows "
                                           "(features or targets too large); weights kept");
         memcpy(m->w, sol, (d + 1) * sizeof(double));

@@ -532,8 +532,7 @@ START_TEST(test_exact_offset_data)
     check_exact("random offset 1e4", X, y, n, d, 1e-2, 33);
     /* Offsets of 1e10 in small micro-batches: the merges of micro-batch means kept the means
      * at the offset's magnitude and rounded them there, about eps 1e10 per merge (one-row
-     * micro-batches were 1e-6 off); they are now of the rows less the first micro-batch's
-     * means. */
+     * micro-batches were 1e-6 off); they are now of the rows less the first row. */
     for (i = 0; i < n * d; i++)
         X[i] += 1e10 - 1e4;
     for (i = 0; i < n; i++)
@@ -544,6 +543,80 @@ START_TEST(test_exact_offset_data)
     check_exact_tol("random offset 1e10", X, y, n, d, 1e-2, 64, loss_tol);
     free(X);
     free(y);
+}
+END_TEST
+
+/* EXACT with the intercept fixed near the targets' offset: RILL_STAT_LOSS subtracts the
+ * intercept from the targets' shift first (exact there), so the residuals of 1e-4 beside
+ * targets of 1e12 keep their digits (the loss was 1e-3 off, relative). The reference
+ * subtracts the intercept from each target first too: exact in double. */
+START_TEST(test_exact_fixed_intercept_offset)
+{
+    enum { N = 300 };
+    double X[N], y[N], w[2] = {0.0, 1e12}, r = 0.0, f = 0.0;
+    for (int i = 0; i < N; i++) {
+        X[i] = 0.01 * (double)(i % 37) - 0.2;
+        y[i] = 1e12 + (1.5 * X[i] + 1e-4 * (double)((i * 7) % 11 - 5));
+    }
+    rill_model *m = tu_new_model(RILL_SQUARED, 1, 0);
+    tu_set_param(m, RILL_FIT_INTERCEPT, 0);
+    ck_assert_int_eq(rill_model_set_weights(m, w, 2), RILL_OK);
+    rill_stream *s = new_stream(m, 64, RILL_STREAM_EXACT);
+    ck_assert_int_eq(rill_stream_push(s, X, y, N), RILL_OK);
+    ck_assert_int_eq(rill_stream_flush(s), RILL_OK);
+    tu_copy_weights(m, w);
+    ck_assert(w[1] == 1e12);
+    for (int i = 0; i < N; i++) {
+        r = (y[i] - 1e12) - w[0] * X[i];
+        f += 0.5 * r * r;
+    }
+    f /= N;
+    const double loss = tu_get_param(m, RILL_STAT_LOSS);
+    ck_assert_msg(fabs(loss - f) <= 1e-9 * f, "RILL_STAT_LOSS %.17g, objective %.17g", loss, f);
+    rill_stream_free(s);
+    rill_model_free(m);
+}
+END_TEST
+
+/* The overflow test looks at the moments only: with the intercept fitted, the old one (1e308
+ * here) plays no part. With it fixed, a system that overflows from finite moments (features
+ * near 1e155: n xbar xbar') keeps the moments, and fitting the intercept solves them. */
+START_TEST(test_exact_overflow_is_of_the_moments)
+{
+    const double X[4] = {0, 1, 2, 3}, y[4] = {-1e308, -1e308, -1e308, -1e308};
+    double w[2][2];
+    for (int k = 0; k < 2; k++) {
+        const double w0[2] = {0.0, k ? 1e308 : 0.0};
+        rill_model *m = tu_new_model(RILL_SQUARED, 1, 0);
+        tu_set_param(m, RILL_L2, 0.1);
+        ck_assert_int_eq(rill_model_set_weights(m, w0, 2), RILL_OK);
+        rill_stream *s = new_stream(m, 2, RILL_STREAM_EXACT);
+        ck_assert_int_eq(rill_stream_push(s, X, y, 4), RILL_OK);
+        ck_assert_msg(rill_stream_flush(s) == RILL_OK, "old intercept %g: %s", w0[1],
+                      rill_model_error(m));
+        tu_copy_weights(m, w[k]);
+        rill_stream_free(s);
+        rill_model_free(m);
+    }
+    ck_assert(memcmp(w[0], w[1], sizeof w[0]) == 0 && w[0][1] == -1e308);
+
+    double Xb[4], yb[4] = {0, 1, 2, 3};
+    for (int i = 0; i < 4; i++)
+        Xb[i] = 1e155 * (1.0 + 1e-3 * i);
+    rill_model *m = tu_new_model(RILL_SQUARED, 1, 0);
+    tu_set_param(m, RILL_FIT_INTERCEPT, 0);
+    rill_stream *s = new_stream(m, 2, RILL_STREAM_EXACT);
+    ck_assert_int_eq(rill_stream_push(s, Xb, yb, 4), RILL_OK);
+    int rc = rill_stream_flush(s);
+    ck_assert_msg(rc == RILL_EDATA && strstr(rill_model_error(m), "solution overflows") != NULL,
+                  "fixed intercept, features near 1e155: %d %s", rc, rill_model_error(m));
+    tu_set_param(m, RILL_FIT_INTERCEPT, 1); /* the moments were kept */
+    ck_assert_msg(rill_stream_flush(s) == RILL_OK, "%s", rill_model_error(m));
+    double wb[2];
+    tu_copy_weights(m, wb);
+    ck_assert_msg(fabs(wb[0] * 1e152 - 1.0) < 1e-9, "w %.17g, expected 1e-152", wb[0]);
+    rill_stream_free(s);
+    rill_model_free(m);
 }
 END_TEST
 
@@ -2347,6 +2420,8 @@ static Suite *stream_suite(void)
     tcase_add_test(tc, test_exact_equals_ridge);
     tcase_add_test(tc, test_exact_offset_data);
     tcase_add_test(tc, test_exact_overflow_drops_rows);
+    tcase_add_test(tc, test_exact_fixed_intercept_offset);
+    tcase_add_test(tc, test_exact_overflow_is_of_the_moments);
     tcase_add_test(tc, test_exact_mixed_scales);
     tcase_add_test(tc, test_exact_constant_column_singular);
     tcase_add_test(tc, test_exact_errors);
