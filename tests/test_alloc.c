@@ -623,6 +623,17 @@ static const struct {
     size_t K;
 } losses[] = {{RILL_SQUARED, 0}, {RILL_LOGISTIC, 2}, {RILL_SOFTMAX, 3}};
 
+/* Both failure modes; they must see the same number of requests. Returns it. */
+static long sweep_both(const op *o, int loss, int sys, int mode, const double *X,
+                       const double *y, size_t n, size_t d, size_t K)
+{
+    long once = sweep(o, loss, sys, mode, 0, X, y, n, d, K);
+    long forever = sweep(o, loss, sys, mode, 1, X, y, n, d, K);
+    ck_assert_msg(once == forever, "%s: %ld requests in one sweep, %ld in the other", o->name,
+                  once, forever);
+    return once;
+}
+
 /* _i: op index * 2 + (1 = the C allocator). Every loss, stream mode and failure mode. */
 START_TEST(test_sweep)
 {
@@ -641,10 +652,7 @@ START_TEST(test_sweep)
                 break;
             if (mode == RILL_STREAM_EXACT && loss != RILL_SQUARED)
                 continue;
-            long once = sweep(o, loss, sys, mode, 0, X, y, n, d, K);
-            long forever = sweep(o, loss, sys, mode, 1, X, y, n, d, K);
-            ck_assert_msg(once == forever, "%s: %ld requests in one sweep, %ld in the other",
-                          o->name, once, forever);
+            long once = sweep_both(o, loss, sys, mode, X, y, n, d, K);
             printf("%-28s %-5s %-8s %-8s allocator: %ld allocation(s)%s\n",
                    o->name, o->stream_modes ? mode_name(mode) : "", tu_loss_name(loss),
                    sys ? "C" : "caller's", once, once ? ", each failed in turn" : "");
@@ -666,11 +674,8 @@ START_TEST(test_sweep_threads)
         double *X, *y;
         ref_rng_seed(&r, 2000 + (uint64_t)li);
         ref_random_problem(&r, losses[li].loss, n, d, losses[li].K, 1.0, &X, &y);
-        long once = sweep(o, losses[li].loss, sys, RILL_STREAM_STEP, 0, X, y, n, d, losses[li].K);
-        long forever = sweep(o, losses[li].loss, sys, RILL_STREAM_STEP, 1, X, y, n, d,
-                             losses[li].K);
-        ck_assert_msg(once == forever, "%s: %ld requests in one sweep, %ld in the other",
-                      o->name, once, forever);
+        long once = sweep_both(o, losses[li].loss, sys, RILL_STREAM_STEP, X, y, n, d,
+                               losses[li].K);
         /* rill_fit with RILL_BATCH_ROWS steps on the calling thread; the others must allocate
          * the second part's sums (or the threads would not be exercised) */
         if (strstr(o->name, "BATCH_ROWS") == NULL)
