@@ -69,6 +69,17 @@ static int usage(void)
     return 2;
 }
 
+/* The number in v, within [lo, hi] (integral if integer); -1 if it is not one. */
+static int number(const char *v, double lo, double hi, int integer, double *out)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end != '\0' || !(x >= lo && x <= hi) || (integer && x != (double)(long)x))
+        return -1;
+    *out = x;
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     memset(o, 0, sizeof *o);
@@ -95,17 +106,25 @@ static int parse_options(int argc, char **argv, struct options *o)
                                                : -1;
         else if (!strcmp(a, "--reduce") && ++i)
             o->tree = !strcmp(v, "tree") ? 1 : !strcmp(v, "gather") ? 0 : -1;
-        else if (!strcmp(a, "--classes") && ++i)
-            o->classes = (size_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--threshold") && ++i)
-            o->threshold = strtod(v, NULL), o->has_threshold = 1;
-        else if (!strcmp(a, "--l2") && ++i)
-            o->l2 = strtod(v, NULL);
-        else if (!strcmp(a, "--tol") && ++i)
-            o->tol = strtod(v, NULL);
-        else if (!strcmp(a, "--max-epochs") && ++i)
-            o->max_epochs = strtod(v, NULL);
-        else if (a[0] == '-' || o->path)
+        else if (!strcmp(a, "--classes") && ++i) {
+            double k;
+            if (number(v, 2.0, 1e6, 1, &k))
+                return -1;
+            o->classes = (size_t)k;
+        } else if (!strcmp(a, "--threshold") && ++i) {
+            if (number(v, -1e308, 1e308, 0, &o->threshold))
+                return -1;
+            o->has_threshold = 1;
+        } else if (!strcmp(a, "--l2") && ++i) {
+            if (number(v, 0.0, 1e300, 0, &o->l2))
+                return -1;
+        } else if (!strcmp(a, "--tol") && ++i) {
+            if (number(v, 0.0, 1.0, 0, &o->tol))
+                return -1;
+        } else if (!strcmp(a, "--max-epochs") && ++i) {
+            if (number(v, 1.0, 1e15, 1, &o->max_epochs))
+                return -1;
+        } else if (a[0] == '-' || o->path)
             return -1;
         else
             o->path = a;
@@ -115,7 +134,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     else if (o->loss == RILL_SQUARED)
         o->classes = 0;
     if (!o->path || o->loss < 0 || o->tree < 0 || (o->exact && o->loss != RILL_SQUARED) ||
-        (o->exact && o->driver))
+        (o->exact && o->driver) || (o->loss == RILL_SOFTMAX && o->classes < 2))
         return -1;
     return 0;
 }
@@ -137,8 +156,8 @@ static int load_shard(const struct options *o, int rank, int size, int all, stru
 {
     memset(ds, 0, sizeof *ds);
     char *own = rank_path(o->path, rank);
-    if (own || !all) {
-        int rc = dataset_load(own ? own : o->path, ds);
+    if (own || !all) { /* a rank's own file may hold a header only */
+        int rc = dataset_load_rows(own ? own : o->path, ds, own != NULL);
         free(own);
         if (rc)
             return -1;
@@ -147,16 +166,23 @@ static int load_shard(const struct options *o, int rank, int size, int all, stru
         for (int r = 1; r < size; r++) {
             struct dataset part;
             char *p = rank_path(o->path, r);
-            int rc = !p || dataset_load(p, &part);
+            int rc = !p || dataset_load_rows(p, &part, 1);
             free(p);
-            if (rc)
+            if (rc) {
+                dataset_free(ds);
                 return -1;
+            }
+            if (part.n == 0) {
+                dataset_free(&part);
+                continue;
+            }
             double *X = realloc(ds->X, (ds->n + part.n) * ds->d * sizeof(double));
             double *y = realloc(ds->y, (ds->n + part.n) * sizeof(double));
             ds->X = X ? X : ds->X;
             ds->y = y ? y : ds->y;
             if (!X || !y || part.d != ds->d) {
                 dataset_free(&part);
+                dataset_free(ds);
                 return -1;
             }
             memcpy(ds->X + ds->n * ds->d, part.X, part.n * part.d * sizeof(double));
@@ -293,7 +319,8 @@ static int new_model(const struct options *o, size_t d, rill_model **m)
     if (!rc && o->max_epochs > 0.0)
         rc = rill_model_set(*m, RILL_MAX_EPOCHS, o->max_epochs);
     if (rc)
-        fprintf(stderr, "mpi_fit: %s (%s)\n", rill_strerror(rc), rill_model_error(*m));
+        fprintf(stderr, "mpi_fit: %s (%s)\n", rill_strerror(rc),
+                *m ? rill_model_error(*m) : "rill_model_new");
     return rc;
 }
 
@@ -648,6 +675,14 @@ int main(int argc, char **argv)
         if (rank == 0)
             fprintf(stderr,
                     "mpi_fit: a rank could not load its shard (or feature counts differ)\n");
+        rc = 1;
+        goto done;
+    }
+    long n_local = (long)ds.n, n_total = 0;
+    MPI_Allreduce(&n_local, &n_total, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+    if (n_total == 0) {
+        if (rank == 0)
+            fprintf(stderr, "mpi_fit: no data rows in any shard\n");
         rc = 1;
         goto done;
     }

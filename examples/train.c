@@ -13,12 +13,14 @@
 
 #include "csvload.h"
 
+/* On failure: the message, then the function's fail label (which frees m and s). */
 #define CHECK(call)                                                                               \
     do {                                                                                          \
         int rc_ = (call);                                                                         \
         if (rc_ != RILL_OK) {                                                                     \
-            fprintf(stderr, "%s: %s (%s)\n", #call, rill_strerror(rc_), rill_model_error(m));     \
-            return 1;                                                                             \
+            fprintf(stderr, "%s: %s (%s)\n", #call, rill_strerror(rc_),                          \
+                    m ? rill_model_error(m) : "no model");                                        \
+            goto fail;                                                                            \
         }                                                                                         \
     } while (0)
 
@@ -73,12 +75,15 @@ static int run(const char *name, const struct dataset *ds, int loss, size_t clas
     static const char *modes[] = {"batch-fit", "sgd", "stream step", "stream pass", "exact"};
     printf("\n%s: %zu rows x %zu features, %s, l2 = %g (raw, unscaled features)\n", name, ds->n,
            ds->d, loss == RILL_SQUARED ? "least squares" : "softmax", l2);
+    printf("(batch-fit and PASS: L-BFGS to RILL_TOL; sgd and STEP: at most 50 passes of averaged "
+           "SGD,\n sgd stopping early when 5 epochs in a row do not lower the progressive loss)\n");
     printf("%-12s %8s %16s %10s %10s\n", "mode", "epochs", "objective",
            loss == RILL_SQUARED ? "R^2" : "accuracy", "ms");
+    rill_model *m = NULL;
+    rill_stream *s = NULL;
     for (int mode = 0; mode < 5; mode++) {
         if (mode == 4 && loss != RILL_SQUARED)
             continue;
-        rill_model *m = NULL;
         CHECK(rill_model_new(&m, loss, ds->d, classes));
         CHECK(rill_model_set(m, RILL_L2, l2));
         double t0 = now(), epochs = 0.0;
@@ -96,7 +101,6 @@ static int run(const char *name, const struct dataset *ds, int loss, size_t clas
                                                RILL_STREAM_EXACT};
             const int smode = stream_modes[mode - 2];
             const int passes = smode == RILL_STREAM_STEP ? 50 : (smode == RILL_STREAM_PASS ? 1000 : 1);
-            rill_stream *s = NULL;
             if (smode == RILL_STREAM_STEP)
                 CHECK(rill_model_set(m, RILL_AVERAGE, 1));
             CHECK(rill_stream_new(&s, m, 32, smode));
@@ -114,13 +118,19 @@ static int run(const char *name, const struct dataset *ds, int loss, size_t clas
                     break;
             }
             rill_stream_free(s);
+            s = NULL;
         }
         double ms = 1e3 * (now() - t0);
         printf("%-12s %8.0f %16.10g %10.4f %10.2f\n", modes[mode], epochs, objective(m, ds, l2),
                quality(m, ds, loss), ms);
         rill_model_free(m);
+        m = NULL;
     }
     return 0;
+fail:
+    rill_stream_free(s);
+    rill_model_free(m);
+    return 1;
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,8 @@ table() { # data loss classes metric modes...
     data=$1 loss=$2 classes=$3 metric=$4
     shift 4
     printf '\nrill command on %s (%s, l2 = 1e-3)\n' "$data" "$loss"
+    printf '(sgd and stream: at most 30 epochs of averaged SGD, stream in 32-row micro-batches;\n'
+    printf ' a smaller budget than the library table above, so their figures differ from it)\n'
     printf '%-8s %8s %16s %10s %10s\n' mode epochs objective "$metric" seconds
     for mode in "$@"; do
         case $mode in

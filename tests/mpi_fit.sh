@@ -43,8 +43,9 @@ check "least squares exact, tree reduction" --reduce tree --exact --l2 1e-3 "$da
 # Columns in very different units (age x 1e4, bmi x 1e-4): the exact solve judges each column
 # against its own scale, as rill's EXACT stream does (one test against the largest diagonal
 # took bmi for collinear).
-scaled=$(mktemp) || exit 1
-trap 'rm -f "$scaled"' EXIT
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+scaled=$tmp/scaled.csv
 awk -F, 'BEGIN { OFS = ","; CONVFMT = "%.17g" } NR == 1 { print; next }
          { $1 = $1 * 1e4; $3 = $3 * 1e-4; print }' "$data/diabetes.csv" >"$scaled"
 check "least squares exact, columns x 1e4 and x 1e-4" --exact --l2 1e-3 "$scaled"
@@ -68,8 +69,6 @@ same_as_replicated --loss logistic --threshold 140 "$data/diabetes.csv"
 same_as_replicated --loss softmax --classes 3 "$data/iris.csv"
 
 # One file per rank ("{rank}" in the path): the diabetes rows split into n files.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 rows=$(($(wc -l <"$data/diabetes.csv") - 1))
 r=0
 while [ "$r" -lt "$n" ]; do
@@ -79,6 +78,33 @@ while [ "$r" -lt "$n" ]; do
     r=$((r + 1))
 done
 check "logistic, one file per rank" --loss logistic --threshold 140 "$tmp/part-{rank}.csv"
+
+# A rank whose file has a header and no rows takes part with no rows (docs/distributed.md).
+if [ "$n" -gt 1 ]; then
+    cat "$tmp/part-$((n - 2)).csv" >"$tmp/empty-$((n - 2)).csv"
+    tail -n +2 "$tmp/part-$((n - 1)).csv" >>"$tmp/empty-$((n - 2)).csv"
+    head -n 1 "$data/diabetes.csv" >"$tmp/empty-$((n - 1)).csv"
+    r=0
+    while [ "$r" -lt "$((n - 2))" ]; do
+        cp "$tmp/part-$r.csv" "$tmp/empty-$r.csv"
+        r=$((r + 1))
+    done
+    check "least squares, the last rank's file has no rows" --l2 1e-3 "$tmp/empty-{rank}.csv"
+    check "least squares exact, the last rank's file has no rows" --exact --l2 1e-3 \
+        "$tmp/empty-{rank}.csv"
+fi
+
+# Option values that are not numbers, or out of range, are usage errors (exit 2).
+for bad in "--l2 abc" "--max-epochs 0" "--classes x --loss softmax" "--loss softmax" "--tol 2"; do
+    run 1 "$exe" $bad "$data/iris.csv" >/dev/null 2>&1
+    status=$?
+    if [ "$status" -eq 2 ]; then
+        echo "ok: mpi_fit $bad is a usage error"
+    else
+        echo "FAILED: mpi_fit $bad exits $status, not 2"
+        fail=1
+    fi
+done
 
 # The last rank's file is missing: every rank must give up, with a non-zero status.
 if [ "$n" -gt 1 ]; then

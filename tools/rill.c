@@ -868,11 +868,15 @@ static int cmd_fit(const struct options *o)
     if (status == 0) {
         double stat_loss = 0.0;
         static const char *const names[] = {"batch", "sgd", "stream", "exact"};
-        rill_model_get(m, RILL_STAT_LOSS, &stat_loss);
+        /* batch and exact: the objective at the weights; sgd and stream: the progressive
+         * loss (RILL_STAT_LOSS is there the last micro-batch's, one row under sgd) */
+        const int stepped = o->mode == MODE_SGD || o->mode == MODE_STREAM;
+        rill_model_get(m, stepped ? RILL_STAT_PROGRESSIVE_LOSS : RILL_STAT_LOSS, &stat_loss);
         /* on standard error when the model goes to standard output */
         FILE *summary = standard_stream(o->out) == stdout ? stderr : stdout;
-        fprintf(summary, "mode=%s epochs=%.0f rows=%zu loss=%.10g seconds=%.4f\n",
-                names[o->mode], done, n, stat_loss, wall() - t0);
+        fprintf(summary, "mode=%s epochs=%.0f rows=%zu %s=%.10g seconds=%.4f\n",
+                names[o->mode], done, n, stepped ? "progressive_loss" : "loss", stat_loss,
+                wall() - t0);
         if (fflush(stdout) != 0 || ferror(stdout))
             status = die("write error on standard output");
         else
