@@ -293,9 +293,10 @@ RILL_API int rill_classify(const rill_model *m, const double *X, size_t n_rows, 
  * sums take (P - 1) x rill_model_n_weights doubles from the model's allocator during the call
  * (RILL_ENOMEM if refused), so concurrent calls on one model need a thread-safe allocator (the
  * default one is); the threads themselves (their stacks and thread-local storage) come from
- * the C library, outside rill_alloc. Setting T > 1 is RILL_EUNSUPPORTED in a build without
- * threads (-Dthreads=disabled, firmware) and for a model in a caller's buffer. Not saved with
- * the model.
+ * the C library, outside rill_alloc. As with T = 1, the call is not a cancellation point (a
+ * pending pthread_cancel acts after it returns). Setting T > 1 is RILL_EUNSUPPORTED in a
+ * build without threads (-Dthreads=disabled, firmware) and for a model in a caller's buffer.
+ * Not saved with the model.
  * The sums may be infinite when the loss overflows at the evaluation point (a trial point far
  * out, huge features or targets): hand them to rill_apply_gradient as they are, which then
  * backtracks, or refuses with RILL_EDIVERGED at the accepted point.

@@ -100,6 +100,12 @@ void rl_parts_sums(const rill_model *m, const struct rl_parts *p, const double *
     int started[RL_MAX_THREADS] = {0};
     size_t work;
     const int threaded = !rl_mul_size(n_rows, nw, &work) ? work >= RL_PARTS_MIN_WORK : 1;
+    /* pthread_join is a cancellation point: the caller's thread cancelled in it would leave
+     * the parts' sums unfreed and the threads writing into this frame. The call has none with
+     * one thread, so it has none with several. */
+    int cancel_state = PTHREAD_CANCEL_ENABLE;
+    if (threaded)
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     for (size_t i = 1; threaded && i < p->n; i++)
         started[i] = pthread_create(&tid[i], NULL, part_thread, &q[i]) == 0;
     part_run(&q[0]);
@@ -109,6 +115,8 @@ void rl_parts_sums(const rill_model *m, const struct rl_parts *p, const double *
         else
             part_run(&q[i]);
     }
+    if (threaded)
+        pthread_setcancelstate(cancel_state, NULL);
     double loss = q[0].loss;
     for (size_t i = 1; i < p->n; i++) {
         loss += q[i].loss;

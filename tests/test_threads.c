@@ -337,6 +337,53 @@ static void *big_thread(void *arg)
     return NULL;
 }
 
+/* A rill_fit with RILL_THREADS = 2 on a thread of its own; its progress callback must run on
+ * that thread (the calling one), not on a part's. */
+struct fit_job {
+    rill_model *m;
+    const double *X, *y;
+    pthread_t self;
+    int calls, elsewhere, rc;
+};
+
+static int fit_progress(void *user, const rill_model *m)
+{
+    struct fit_job *f = user;
+    (void)m;
+    f->calls++;
+    f->elsewhere += !pthread_equal(pthread_self(), f->self);
+    return 0;
+}
+
+static void *fit_thread(void *arg)
+{
+    struct fit_job *f = arg;
+    f->self = pthread_self();
+    f->rc = rill_model_set_progress(f->m, fit_progress, f);
+    f->rc = f->rc ? f->rc : rill_fit(f->m, f->X, f->y, BIG_ROWS);
+    return NULL;
+}
+
+/* A thread with a cancellation request pending calls rill_gradient with RILL_THREADS = 2: the
+ * call has no cancellation point (pthread_join inside it had one), so it returns, and the
+ * request acts at the thread's next one. */
+struct cancelled {
+    const rill_model *m;
+    const double *X, *y;
+    int returned, rc;
+};
+
+static void *cancelled_thread(void *arg)
+{
+    struct cancelled *c = arg;
+    double g[N_CLASSES * (N_FEATURES + 1)], l;
+    pthread_cancel(pthread_self());
+    c->rc = rill_gradient(c->m, c->X, c->y, BIG_ROWS, g, &l);
+    c->returned = 1;
+    pthread_testcancel();
+    return NULL;
+}
+
 static void test_part_threads(void)
 {
     double *bx = malloc(BIG_ROWS * N_FEATURES * sizeof *bx), *by = malloc(BIG_ROWS * sizeof *by);
@@ -368,17 +415,42 @@ static void test_part_threads(void)
         check(mismatches == 0, "concurrent two-part rill_gradient calls equal one call");
         printf("RILL_THREADS = 2: %d threads x 2 gradients of %d rows, %d mismatches\n",
                N_THREADS, BIG_ROWS, mismatches);
+        {
+            struct cancelled c = {m, bx, by, 0, -1};
+            pthread_t t;
+            void *ret = NULL;
+            if (pthread_create(&t, NULL, cancelled_thread, &c) == 0) {
+                pthread_join(t, &ret);
+                check(c.returned && c.rc == RILL_OK && ret == PTHREAD_CANCELED,
+                      "a cancellation request waits until rill_gradient returns");
+            }
+        }
         rc = rill_model_new(&f1, RILL_SOFTMAX, N_FEATURES, N_CLASSES);
         rc = rc ? rc : rill_model_set(f1, RILL_THREADS, 2);
         rc = rc ? rc : rill_model_set(f1, RILL_MAX_EPOCHS, 20);
         rc = rc ? rc : rill_model_clone(&f2, f1);
-        rc = rc ? rc : rill_fit(f1, bx, by, BIG_ROWS);
-        rc = rc ? rc : rill_fit(f2, bx, by, BIG_ROWS);
+        if (rc == RILL_OK) { /* the two fits at once, each from an application thread */
+            struct fit_job fj[2] = {{f1, bx, by, pthread_self(), 0, 0, -1},
+                                    {f2, bx, by, pthread_self(), 0, 0, -1}};
+            pthread_t t[2];
+            int started[2];
+            for (int i = 0; i < 2; i++)
+                started[i] = pthread_create(&t[i], NULL, fit_thread, &fj[i]) == 0;
+            for (int i = 0; i < 2; i++)
+                if (started[i])
+                    pthread_join(t[i], NULL);
+                else
+                    fit_thread(&fj[i]);
+            check(fj[0].rc == RILL_OK && fj[1].rc == RILL_OK, "concurrent RILL_THREADS = 2 fits");
+            check(fj[0].calls > 0 && fj[0].elsewhere == 0 && fj[1].elsewhere == 0,
+                  "the progress callback runs on the thread that called rill_fit");
+            rc = fj[0].rc ? fj[0].rc : fj[1].rc;
+        }
         double w1[N_CLASSES * (N_FEATURES + 1)], w2[N_CLASSES * (N_FEATURES + 1)];
         rc = rc ? rc : rill_model_weights(f1, w1, N_CLASSES * (N_FEATURES + 1));
         rc = rc ? rc : rill_model_weights(f2, w2, N_CLASSES * (N_FEATURES + 1));
         check(rc == RILL_OK && memcmp(w1, w2, sizeof w1) == 0,
-              "two rill_fit runs with RILL_THREADS = 2 give the same bits");
+              "two concurrent rill_fit runs with RILL_THREADS = 2 give the same bits");
     } else {
         printf("RILL_THREADS = 2: not in this build\n");
     }
