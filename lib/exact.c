@@ -164,11 +164,12 @@ int rl_moments_solve(const struct rl_moments *mo, size_t d, double l2, int fit_i
                      double b0, double *work, double *out, double *objective)
 {
     const double n = mo->n, yb = (mo->y_shift - b0) + mo->y_mean;
-    double probe = mo->syy + mo->y_shift + mo->y_mean; /* NaN or Inf if a moment is not finite */
-    double sys = 0.0;                                 /* the same for the system solved */
+    /* NaN if a moment is not finite (each times 0: finite ones add nothing, whatever size) */
+    double probe = mo->syy * 0.0 + mo->y_shift * 0.0 + mo->y_mean * 0.0;
+    double sys = 0.0; /* the same for the system solved */
     for (size_t a = 0; a < d; a++) {
         const double xa = mo->shift[a] + mo->mean[a];
-        probe += (mo->shift[a] + mo->mean[a] + mo->cxy[a]) * 0.0;
+        probe += mo->shift[a] * 0.0 + mo->mean[a] * 0.0 + mo->cxy[a] * 0.0;
         for (size_t b = a; b < d; b++) {
             double v = mo->C[a * d + b];
             probe += v * 0.0;

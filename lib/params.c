@@ -90,7 +90,7 @@ int rill_model_set(rill_model *m, int param, double value)
         return rl_fail_param(m, RILL_EINVAL, p->name, "is read-only");
     if (!(value >= p->lo && value <= p->hi))
         return rl_fail_param(m, RILL_EINVAL, p->name,
-                             "value outside its bounds (rill_param_bounds)");
+                             "outside its bounds (rill_param_bounds)");
     if (p->kind == P_INT && value != floor(value))
         return rl_fail_param(m, RILL_EINVAL, p->name, "takes an integer");
     if (param == RILL_THREADS && value > 1.0) {

@@ -606,7 +606,7 @@ START_TEST(test_param_bounds_enforced)
     /* the refusals name the parameter */
     ck_assert_int_eq(rill_model_set(m, RILL_TOL, 2.0), RILL_EINVAL);
     ck_assert_str_eq(rill_model_error(m),
-                     "rill_model_set: RILL_TOL: value outside its bounds (rill_param_bounds)");
+                     "rill_model_set: RILL_TOL: outside its bounds (rill_param_bounds)");
     ck_assert_int_eq(rill_model_set(m, RILL_MAX_EPOCHS, 2.5), RILL_EINVAL);
     ck_assert_str_eq(rill_model_error(m), "rill_model_set: RILL_MAX_EPOCHS: takes an integer");
     ck_assert_int_eq(rill_model_set(m, RILL_STAT_LOSS, 1.0), RILL_EINVAL);
