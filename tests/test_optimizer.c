@@ -10,8 +10,9 @@
  *  - two streams on one model: flushing one while the other holds rows is refused;
  *  - RILL_THREADS = T: rill_gradient's sums are the parts' sums (parts cut at multiples of 64
  *    rows, as lib/parts.c documents) added in part order, bit for bit, whether or not threads
- *    ran; they agree with T = 1 to rounding, and rill_fit reaches the same optimum; T > 1 is
- *    refused where it cannot run, and a refused allocation changes nothing.
+ *    ran, or could be started (pthread_create failing); they agree with T = 1 to rounding,
+ *    and rill_fit reaches the same optimum; T > 1 is refused where it cannot run, and a
+ *    refused allocation changes nothing.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
@@ -310,6 +311,26 @@ START_TEST(test_constant_schedule_without_rate_is_lbfgs)
 END_TEST
 
 #ifdef RILL_HAVE_THREADS
+#include <errno.h>
+#include <pthread.h>
+
+/* pthread_create as the library sees it (-Wl,--wrap=pthread_create): refuse_threads 1 fails
+ * every call, 2 every other one, as a process at its thread limit would (EAGAIN). The parts
+ * that get no thread then run in turn on the calling thread. */
+static int refuse_threads, thread_calls;
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+                          void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+                          void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+                          void *arg)
+{
+    thread_calls++;
+    if (refuse_threads == 1 || (refuse_threads == 2 && thread_calls % 2))
+        return EAGAIN;
+    return __real_pthread_create(t, attr, fn, arg);
+}
+
 /* The documented order of RILL_THREADS = T: P = min(T, blocks of 64 rows) parts, part p from
  * block floor(p blocks / P); part 0 adds to the zeroed sums, the others sum from zero and are
  * added in part order. Written out here with the one-thread kernel. */
@@ -373,6 +394,17 @@ START_TEST(test_threads_gradient_parts)
             ck_assert_msg(memcmp(&lt, &l2, sizeof lt) == 0,
                           "%s n=%zu T=%zu: the loss alone differs", tu_loss_name(loss), n,
                           threads[b]);
+            for (refuse_threads = 1; refuse_threads <= 2; refuse_threads++) {
+                thread_calls = 0;
+                ck_assert_int_eq(rill_gradient(mt, X, y, n, g2, &l2), RILL_OK);
+                ck_assert_msg(memcmp(&lt, &l2, sizeof lt) == 0 &&
+                                  memcmp(gt, g2, nw * sizeof *gt) == 0,
+                              "%s n=%zu T=%zu: other sums when %s pthread_create fails",
+                              tu_loss_name(loss), n, threads[b],
+                              refuse_threads == 1 ? "every" : "every other");
+            }
+            refuse_threads = 0;
+            ck_assert_msg(n < 40000 || thread_calls > 0, "n=%zu: no thread was asked for", n);
             ck_assert_msg(fabs(lt - l1) <= 1e-12 * fabs(l1),
                           "%s n=%zu T=%zu: loss %.17g, one thread %.17g", tu_loss_name(loss), n,
                           threads[b], lt, l1);
