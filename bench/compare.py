@@ -301,6 +301,8 @@ def main():
                 r["sk_sgd_s"] = t
                 r["sk_sgd_rows_per_s"] = n / t
                 r["ratio_step_sksgd"] = r["step_rows_per_s"] / r["sk_sgd_rows_per_s"]
+                if "bare_rows_per_s" in r:
+                    r["ratio_bare_sksgd"] = r["bare_rows_per_s"] / r["sk_sgd_rows_per_s"]
             if not args.no_fit:
                 wr = np.fromfile(wout)
                 wf, bb = split_rill_weights(loss, wr, d, K)
@@ -347,8 +349,9 @@ def markdown(results):
     rows = ["| shape | loss | 1. epoch ÷ read | 2a. step ÷ sklearn SGD | 2b. step ÷ memory limit "
             "| 3a. fit ÷ sklearn | 3b. fit ÷ LIBLINEAR | 4a. STEP stream ÷ steps "
             "| 4b. PASS stream ÷ gradient | 5. numpy epoch ÷ rill epoch "
-            "| 2 threads: epoch ÷ read | 2 threads: epoch speed-up | 2 threads: fit speed-up |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| 2 threads: epoch ÷ read | 2 threads: epoch speed-up | 2 threads: fit speed-up "
+            "| 2c. bare SGD loop ÷ sklearn SGD / ÷ memory limit |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         shape = f"{r['n']:.0e} × {r['d']}".replace("e+0", "e")
         if r["loss"] == "squared":
@@ -359,12 +362,16 @@ def markdown(results):
         else:
             fit_sk = fmt(r, "ratio_fit_sklogreg")
             fit_ll = fmt(r, "ratio_fit_liblinear")
+        bare = "—"
+        if "ratio_bare_memlimit" in r:
+            bare = f"{fmt(r, 'ratio_bare_sksgd', 1)} / {fmt(r, 'ratio_bare_memlimit')}"
         rows.append(
             f"| {shape} | {r['loss']} | {fmt(r, 'ratio_gradient_read')} | "
             f"{fmt(r, 'ratio_step_sksgd', 1)} | {fmt(r, 'ratio_step_memlimit')} | {fit_sk} | "
             f"{fit_ll} | {fmt(r, 'ratio_stream_step')} | {fmt(r, 'ratio_stream_pass')} | "
             f"{fmt(r, 'ratio_numpy_rill_epoch', 1)} | {fmt(r, 'ratio_gradient_t2_read')} | "
-            f"{fmt(r, 'speedup_gradient_t2')} | {fmt(r, 'speedup_fit_t2')} |")
+            f"{fmt(r, 'speedup_gradient_t2')} | {fmt(r, 'speedup_fit_t2')} | "
+            f"{bare} |")
     return "\n".join(rows) + "\n"
 
 
@@ -390,6 +397,8 @@ def plot(results, path):
                 label=f"rill_step, 1 row per call ({loss})")
         ax.plot(ds, [r["sk_sgd_rows_per_s"] for r in rs], "s" + style, color="C1",
                 label=f"scikit-learn SGD epoch ({loss})")
+        ax.plot(ds, [r["bare_rows_per_s"] for r in rs], "^" + style, color="C2",
+                label=f"bare C loop, no checks ({loss})")
         if loss == "squared":
             ax.plot(ds, [r["memlimit_rows_per_s"] for r in rs], "k:",
                     label="memory limit (d·8 B per row)")

@@ -178,6 +178,69 @@ static double step_epoch(const struct bench *b, size_t rows, double *read_s)
     return best;
 }
 
+/* A floor for any one-row SGD on this machine: the same steps as rill_step's (the rate of
+ * set_sgd's schedule, w <- w (1 - rate l2) - rate r x, the intercept unpenalized) in a bare
+ * loop, with no checks, no loss, no API and no rate cap, the dot product in four independent
+ * chains. Each step's score waits for the previous step's weights, so a step costs a chain of
+ * dependent operations, however little memory it reads. Compiled for AVX2 as well where the
+ * compiler can dispatch on the CPU, as rill's kernels are. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define BENCH_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define BENCH_CLONES
+#endif
+
+BENCH_CLONES static void bare_sgd(int loss, const double *X, const double *y, size_t n,
+                                  size_t d, double eta0, double l2, double *w)
+{
+    for (size_t i = 0; i < n; i++) {
+        const double *x = X + i * d, t = (double)(i + 1);
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        size_t j = 0;
+        for (; j + 4 <= d; j += 4) {
+            s0 += w[j] * x[j];
+            s1 += w[j + 1] * x[j + 1];
+            s2 += w[j + 2] * x[j + 2];
+            s3 += w[j + 3] * x[j + 3];
+        }
+        for (; j < d; j++)
+            s0 += w[j] * x[j];
+        const double z = ((s0 + s1) + (s2 + s3)) + w[d];
+        double r, rate;
+        if (loss == RILL_SQUARED) {
+            r = z - y[i];
+            rate = eta0 / sqrt(sqrt(t));
+        } else {
+            r = 1.0 / (1.0 + exp(-z)) - y[i];
+            rate = eta0 / (1.0 + l2 * eta0 * (t - 1.0));
+        }
+        const double shrink = 1.0 - rate * l2, c = rate * r;
+        for (j = 0; j < d; j++)
+            w[j] = w[j] * shrink - c * x[j];
+        w[d] -= c;
+    }
+}
+
+/* The bare loop's epoch (squared and logistic), alternating with read passes as step_epoch
+ * does; the weights it ends with in w. */
+static double bare_epoch(const struct bench *b, double *w, double *read_s)
+{
+    const double eta0 = b->loss == RILL_SQUARED ? 0.01 : sqrt(1.0 / sqrt(b->l2));
+    double best = INFINITY;
+    for (int r = 0; r < b->repeats; r++) {
+        double t = now();
+        read_pass(b->X, b->n * b->d);
+        t = now() - t;
+        *read_s = t < *read_s ? t : *read_s;
+        memset(w, 0, (b->d + 1) * sizeof *w);
+        t = now();
+        bare_sgd(b->loss, b->X, b->y, b->n, b->d, eta0, b->l2, w);
+        t = now() - t;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
 /* The memory limit is d * 8 bytes per row at the read bandwidth measured between the step
  * epochs (read passes and epochs alternate, so that both see the same load on a shared
  * machine). */
@@ -190,6 +253,30 @@ static void part_step(struct bench *b)
     printf("step_rows_per_s %.6g\n", (double)b->n / t);
     printf("memlimit_rows_per_s %.6g\n", (double)b->n / read_s);
     printf("ratio_step_memlimit %.4g\n", read_s / t);
+    if (b->loss == RILL_SOFTMAX)
+        return;
+    /* the bare loop, and how far its weights are from rill_step's after the same epoch */
+    double *wb = malloc(b->nw * sizeof *wb), *wr = malloc(b->nw * sizeof *wr), diff = 0.0;
+    double bare_read_s = INFINITY;
+    const double tb = bare_epoch(b, wb, &bare_read_s);
+    rill_model *m = new_model(b);
+    set_sgd(b, m);
+    for (size_t i = 0; i < b->n; i++)
+        CHECK(rill_step(m, b->X + i * b->d, b->y + i, 1), m);
+    CHECK(rill_model_weights(m, wr, b->nw), m);
+    for (size_t j = 0; j < b->nw; j++) {
+        const double e = fabs(wb[j] - wr[j]) / fmax(1.0, fabs(wr[j]));
+        diff = e > diff ? e : diff;
+    }
+    rill_model_free(m);
+    printf("bare_step_s %.6g\n", tb);
+    printf("bare_read_s %.6g\n", bare_read_s);
+    printf("bare_rows_per_s %.6g\n", (double)b->n / tb);
+    printf("ratio_bare_memlimit %.4g\n", bare_read_s / tb);
+    printf("ratio_step_bare %.4g\n", tb / t);
+    printf("bare_weights_diff %.3g\n", diff);
+    free(wb);
+    free(wr);
 }
 
 /* One pass of a stream, pushed `chunk` rows at a time. */
